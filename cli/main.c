@@ -1,0 +1,64 @@
+/*
+ * main.c - the `profil` executable. It only dispatches to subcommands
+ * (as git and samtools do); each subcommand lives with its concern.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const pf_command commands[] = {
+    {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
+    {"validate", "check a CSV file against a schema and report every rejected row",
+     pf_cmd_validate},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: profil COMMAND [OPTIONS] [ARGS]\n"
+                "\n"
+                "Statistical profiling of registered job seekers: distance to the labour\n"
+                "market and the decision support derived from it under dated policy rules.\n"
+                "\n"
+                "Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n"
+                "Options:\n"
+                "  -h, --help     show this help and exit\n"
+                "  -V, --version  show version information and exit\n"
+                "\n"
+                "'profil COMMAND --help' describes a command. Exit status: 0 success,\n"
+                "1 failure or rejected rows, 2 usage or setup error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return PF_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+        usage(stdout);
+        return PF_EXIT_OK;
+    }
+    if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
+        pf_cli_print_version(stdout);
+        return PF_EXIT_OK;
+    }
+    if (!strcmp(name, "help") && argc >= 3) {
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                char *args[] = {argv[2], "--help", NULL};
+                return commands[i].run(2, args);
+            }
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "profil: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return PF_EXIT_USAGE;
+}

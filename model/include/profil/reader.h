@@ -1,0 +1,122 @@
+/*
+ * reader.h - streams CSV input into frames of typed, validated rows.
+ *
+ * The reader is the single entrance of data into profil: training, batch
+ * scoring, what-if and evaluation all read through it, so a row is
+ * accepted or rejected the same way everywhere. It accepts what real
+ * exports contain: comma, semicolon or tab delimiters (detected from the
+ * header), decimal comma, UTF-8 with or without BOM, CRLF, quoted fields
+ * with embedded delimiters and newlines, gzip, standard input. Columns are
+ * matched by header name in any order.
+ *
+ * Nothing is silently coerced: every rejected row is reported through the
+ * caller's callback with row number, line, column, value and rule, and
+ * rows read = rows accepted + rows rejected, always.
+ */
+#ifndef PROFIL_READER_H
+#define PROFIL_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profil/frame.h"
+#include "profil/schema.h"
+#include "profil/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Why a value or a row was rejected. Names (pf_rule_name) are stable and
+ * appear in rejects files and run manifests. */
+typedef enum pf_rule {
+    PF_RULE_FIELD_COUNT,   /* record has a different number of fields than the header */
+    PF_RULE_INVALID_UTF8,  /* bytes are not valid UTF-8, or contain NUL */
+    PF_RULE_MISSING,       /* a required value is empty */
+    PF_RULE_NOT_A_NUMBER,  /* not a number (thousands separators, text, ...) */
+    PF_RULE_NOT_AN_INTEGER, /* a number with a fractional part in an integer column */
+    PF_RULE_OUT_OF_RANGE,  /* outside [min, max] */
+    PF_RULE_UNKNOWN_CODE,  /* not one of the column's allowed codes */
+    PF_RULE_PATTERN,       /* text does not match the column's pattern */
+    PF_RULE_TOO_LONG,      /* text longer than max_length */
+    PF_RULE_PERSONNUMMER,  /* a personal identity number outside the id column */
+    PF_RULE_COUNT
+} pf_rule;
+
+const char *pf_rule_name(pf_rule rule);
+
+/* One problem with one value (or with the whole row for field_count). */
+typedef struct pf_problem {
+    int64_t row;         /* 1-based data row number (the header is not a row) */
+    int64_t line;        /* physical line where the row starts (header = line 1) */
+    const char *id;      /* the row's id if it was read and valid, else NULL */
+    const char *column;  /* column name, NULL for whole-row problems */
+    const char *value;   /* the offending value, escaped and truncated; withheld
+                            ("<withheld>") for personal identity numbers */
+    pf_rule rule;
+    const char *message; /* what is wrong and what is allowed */
+    int first_of_row;    /* 1 for the first problem reported for this row */
+} pf_problem;
+
+/* Called for every problem of every rejected row, in input order. */
+typedef void (*pf_reject_fn)(void *ctx, const pf_problem *p);
+
+enum { PF_DECIMAL_AUTO = 0, PF_DECIMAL_POINT = 1, PF_DECIMAL_COMMA = 2 };
+
+typedef struct pf_reader_options {
+    char delimiter;          /* ',', ';', '\t', or 0 to detect from the header */
+    int decimal;             /* PF_DECIMAL_*: AUTO accepts '.' always and ',' when the
+                                delimiter is ';' or tab */
+    int passthrough_unknown; /* keep input columns the schema lacks (as strings) */
+    size_t max_field_bytes;  /* longest accepted field; 0 = 1 MiB */
+    pf_reject_fn on_reject;  /* may be NULL */
+    void *reject_ctx;
+} pf_reader_options;
+
+typedef struct pf_reader_stats {
+    int64_t rows_read;
+    int64_t rows_accepted;
+    int64_t rows_rejected;
+    int64_t blank_lines;             /* empty lines, skipped (not rows) */
+    int64_t problems[PF_RULE_COUNT]; /* problems by rule (a row may have several) */
+    uint64_t bytes_read;             /* decompressed bytes */
+} pf_reader_stats;
+
+typedef struct pf_reader pf_reader;
+
+/* Opens path ("-" = standard input; gzip detected from content) and reads
+ * its header. A header lacking required columns fails with PF_EHEADER and a
+ * message listing every missing column. opt may be NULL for defaults.
+ * The schema must outlive the reader. */
+int pf_reader_open(pf_reader **out, const pf_schema *s, const char *path,
+                   const pf_reader_options *opt, pf_error *err);
+
+/* The same for input in memory (buf must outlive the reader). */
+int pf_reader_open_memory(pf_reader **out, const pf_schema *s, const void *buf, size_t n,
+                          const pf_reader_options *opt, pf_error *err);
+
+/* Allocates a frame shaped for this reader (schema columns plus any
+ * passthrough columns) that receives about `rows` rows per chunk. */
+int pf_reader_frame_new(pf_reader *r, size_t rows, pf_frame **out, pf_error *err);
+
+/* Clears f and fills it with the next chunk of accepted rows. Returns 1
+ * when f holds rows, 0 at the end of input (f empty), or a negative
+ * pf_status on an input error that stops reading (I/O, corrupt gzip, a
+ * field beyond max_field_bytes, an unterminated quote). */
+int pf_reader_read(pf_reader *r, pf_frame *f, pf_error *err);
+
+const pf_reader_stats *pf_reader_stats_get(const pf_reader *r);
+
+/* The delimiter in use (detected or given). */
+char pf_reader_delimiter(const pf_reader *r);
+
+/* Input columns not in the schema (ignored, or passed through). */
+size_t pf_reader_unknown_columns(const pf_reader *r, const char *const **names);
+
+/* Accepts NULL. */
+void pf_reader_close(pf_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,870 @@
+/*
+ * reader.c - streaming, schema-checked CSV reader (see reader.h).
+ *
+ * Flow: pf_source (file, stdin, memory; gzip) → a 256 KiB buffer → libcsv
+ * in pieces of at most 16 KiB → on_field() checks and converts each value
+ * into a one-row staging area → on_record() derives columns and either
+ * commits the staged row to the caller's frame or reports its problems.
+ *
+ * Staging keeps a row that spans two input pieces (or two frames) whole,
+ * and makes rejection free: a rejected row never touches the frame. Pieces
+ * are sized so that the rows they can complete always fit in the frame,
+ * and their boundaries depend only on byte offsets in the input, so chunks
+ * are the same on every run of the same input.
+ */
+#include "profil/reader.h"
+
+#include <csv.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numparse.h"
+#include "pnr.h"
+#include "schema_impl.h"
+#include "source.h"
+#include "utf8.h"
+
+#define BUF_SIZE (256u << 10)
+#define PIECE (16u << 10)
+#define HEADER_MAX (1u << 20)
+#define FIELD_HARD_MAX (16u << 20) /* beyond this libcsv may not grow a field */
+#define FIELD_DEFAULT_MAX (1u << 20)
+#define MAX_FIELDS 100000
+#define MAX_PROBLEMS 64 /* kept per row; more are counted, not detailed */
+#define VALUE_SHOWN 200 /* bytes of an offending value shown in messages */
+
+/* field_map entries: >= 0 schema column, MAP_IGNORE, or pass column k as
+ * MAP_PASS(k). */
+#define MAP_IGNORE (-1)
+#define MAP_PASS(k) (-2 - (int) (k))
+#define PASS_INDEX(m) ((size_t) (-2 - (m)))
+
+typedef struct problem {
+    const char *column;
+    pf_rule rule;
+    char value[VALUE_SHOWN * 4 + 8];
+    char message[320];
+} problem;
+
+struct pf_reader {
+    const pf_schema *s;
+    pf_reader_options opt;
+    pf_source *src;
+    struct csv_parser csv;
+    int csv_ready;
+    char *buf;
+    size_t bufcap, len, pos;
+    int src_eof, finished;
+    char delim;
+    int decimal;
+
+    /* header */
+    int header_done;
+    size_t nfields;
+    char **header;
+    int *field_map;
+    size_t nunknown;
+    const char **unknown;
+    size_t npass;
+    const char **pass_names;
+    uint8_t *present; /* per schema column: in the header */
+
+    /* the record being read */
+    size_t field;
+    int64_t line;     /* physical line of the parse position */
+    int64_t row_line; /* line where the current record started */
+    int prev_cr;
+    double *st_num;
+    int32_t *st_cat;
+    pf_strref *st_str; /* offsets into sbuf */
+    pf_strref *st_pass;
+    char *sbuf;
+    size_t sbuf_len, sbuf_cap;
+    problem *probs;
+    size_t nprobs, nprobs_total;
+
+    pf_frame *f;
+    int fatal; /* a pf_status that stops reading */
+    pf_error *err;
+    pf_reader_stats stats;
+};
+
+static const char *rule_names[PF_RULE_COUNT] = {
+    "field_count", "invalid_utf8", "missing_value", "not_a_number", "not_an_integer",
+    "out_of_range", "unknown_code", "pattern", "too_long", "personnummer"};
+
+const char *pf_rule_name(pf_rule rule)
+{
+    return (unsigned) rule < PF_RULE_COUNT ? rule_names[rule] : "?";
+}
+
+/* libcsv grows a field without bound; refusing past FIELD_HARD_MAX turns a
+ * runaway quoted field into an error instead of exhausting memory. */
+static void *capped_realloc(void *p, size_t n)
+{
+    return n > FIELD_HARD_MAX ? NULL : realloc(p, n);
+}
+
+/* Printable copy for messages: control characters and invalid bytes as
+ * \xHH, cut after VALUE_SHOWN bytes. */
+static void escape_value(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0, i = 0;
+    int utf8 = pf_utf8_valid(s, n);
+    for (; i < n && i < VALUE_SHOWN && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+            o += (size_t) snprintf(out + o, cap - o, "\\x%02X", c);
+        else
+            out[o++] = (char) c;
+    }
+    /* Never cut a UTF-8 sequence in half. */
+    if (i < n && utf8)
+        while (o > 0 && ((unsigned char) out[o - 1] & 0xC0) == 0x80)
+            o--;
+    if (i < n && o > 0 && ((unsigned char) out[o - 1] & 0xC0) == 0xC0)
+        o--;
+    if (i < n && o + 4 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static void add_problem(pf_reader *R, const char *column, pf_rule rule, const char *s, size_t n,
+                        const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void add_problem(pf_reader *R, const char *column, pf_rule rule, const char *s, size_t n,
+                        const char *fmt, ...)
+{
+    R->nprobs_total++;
+    if (R->nprobs == MAX_PROBLEMS)
+        return;
+    problem *p = &R->probs[R->nprobs++];
+    p->column = column;
+    p->rule = rule;
+    if (rule == PF_RULE_PERSONNUMMER)
+        strcpy(p->value, "<withheld>");
+    else if (s)
+        escape_value(p->value, sizeof p->value, s, n);
+    else
+        p->value[0] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof p->message, fmt, ap);
+    va_end(ap);
+}
+
+static int is_missing(const pf_reader *R, const char *s, size_t n)
+{
+    for (size_t i = 0; i < R->s->nmissing_tokens; i++) {
+        const char *t = R->s->missing_tokens[i];
+        if (strlen(t) == n && memcmp(t, s, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int stage_string(pf_reader *R, const char *s, size_t n, pf_strref *ref)
+{
+    if (R->sbuf_len + n + 1 > R->sbuf_cap) {
+        size_t cap = R->sbuf_cap ? R->sbuf_cap : 4096;
+        while (cap < R->sbuf_len + n + 1)
+            cap *= 2;
+        char *b = realloc(R->sbuf, cap);
+        if (!b) {
+            R->fatal = pf_error_set(R->err, PF_ENOMEM, "out of memory reading a row");
+            return -1;
+        }
+        R->sbuf = b;
+        R->sbuf_cap = cap;
+    }
+    memcpy(R->sbuf + R->sbuf_len, s, n);
+    R->sbuf[R->sbuf_len + n] = '\0';
+    ref->off = (uint32_t) R->sbuf_len;
+    ref->len = (uint32_t) n;
+    R->sbuf_len += n + 1;
+    return 0;
+}
+
+/* The value a column takes when it is missing (or absent from the input). */
+static void set_missing(pf_reader *R, int c)
+{
+    const pf_column *col = &R->s->cols[c];
+    int dflt = col->missing == PF_MISSING_DEFAULT;
+    switch (col->type) {
+    case PF_TYPE_INTEGER:
+    case PF_TYPE_NUMBER:
+        R->st_num[c] = dflt ? col->default_num : NAN;
+        break;
+    case PF_TYPE_CATEGORY:
+    case PF_TYPE_BOOLEAN:
+        R->st_cat[c] = dflt ? col->default_level : -1;
+        break;
+    case PF_TYPE_STRING:
+        if (dflt)
+            stage_string(R, col->default_value, strlen(col->default_value), &R->st_str[c]);
+        else
+            R->st_str[c] = (pf_strref){PF_STR_MISSING, 0};
+        break;
+    }
+}
+
+static void describe_levels(const pf_column *col, char *out, size_t cap)
+{
+    const struct pf_column_impl *im = col->impl;
+    if (col->nlevels <= 12) {
+        size_t o = (size_t) snprintf(out, cap, "not an allowed code; allowed: ");
+        for (size_t l = 0; l < col->nlevels && o < cap; l++)
+            o += (size_t) snprintf(out + o, cap - o, "%s%s", l ? ", " : "", col->levels[l].code);
+    } else if (col->reference) {
+        const char *file = im->reference_file ? strrchr(im->reference_file, '/') : NULL;
+        snprintf(out, cap, "not one of the %zu codes in reference '%s' (%s)", col->nlevels,
+                 col->reference, file ? file + 1 : "");
+    } else {
+        snprintf(out, cap, "not one of the %zu allowed codes", col->nlevels);
+    }
+}
+
+static void convert(pf_reader *R, int c, const char *s, size_t n)
+{
+    const pf_column *col = &R->s->cols[c];
+    if (is_missing(R, s, n)) {
+        if (col->missing == PF_MISSING_REJECT)
+            add_problem(R, col->name, PF_RULE_MISSING, s, n, "a value is required");
+        else
+            set_missing(R, c);
+        return;
+    }
+    switch (col->type) {
+    case PF_TYPE_INTEGER:
+    case PF_TYPE_NUMBER: {
+        double v;
+        int rc = pf_parse_number(s, n, R->decimal, &v);
+        if (rc != PF_NUM_OK) {
+            int comma = memchr(s, ',', n) != NULL && !(R->decimal & PF_DEC_COMMA);
+            add_problem(R, col->name, PF_RULE_NOT_A_NUMBER, s, n, "not a number%s",
+                        comma ? " (a decimal comma is accepted with --decimal comma or a ';' "
+                                "delimiter)"
+                              : "");
+            return;
+        }
+        if (col->type == PF_TYPE_INTEGER && (v != floor(v) || fabs(v) > 9007199254740992.0)) {
+            add_problem(R, col->name, PF_RULE_NOT_AN_INTEGER, s, n, "not a whole number");
+            return;
+        }
+        if (v < col->min || v > col->max) {
+            add_problem(R, col->name, PF_RULE_OUT_OF_RANGE, s, n,
+                        "outside the allowed range %.15g to %.15g", col->min, col->max);
+            return;
+        }
+        R->st_num[c] = v == 0 ? 0.0 : v; /* no negative zero */
+        return;
+    }
+    case PF_TYPE_CATEGORY:
+    case PF_TYPE_BOOLEAN: {
+        int32_t lv = pf_strmap_get(&col->impl->levels, s, n);
+        if (lv < 0) {
+            char allowed[256];
+            describe_levels(col, allowed, sizeof allowed);
+            add_problem(R, col->name, PF_RULE_UNKNOWN_CODE, s, n, "%s", allowed);
+            return;
+        }
+        R->st_cat[c] = lv;
+        return;
+    }
+    case PF_TYPE_STRING:
+        if (col->max_length && n > col->max_length) {
+            add_problem(R, col->name, PF_RULE_TOO_LONG, s, n, "longer than %zu bytes",
+                        col->max_length);
+            return;
+        }
+        /* s is NUL-terminated (CSV_APPEND_NULL) and has no inner NUL. */
+        if (col->impl->has_re && regexec(&col->impl->re, s, 0, NULL, 0) != 0) {
+            add_problem(R, col->name, PF_RULE_PATTERN, s, n, "does not match the pattern %s",
+                        col->pattern);
+            return;
+        }
+        stage_string(R, s, n, &R->st_str[c]);
+        return;
+    }
+}
+
+static void header_field(pf_reader *R, const char *s, size_t n)
+{
+    if (R->fatal)
+        return;
+    if (R->nfields == MAX_FIELDS) {
+        R->fatal = pf_error_set(R->err, PF_ELIMIT, "header has more than %d columns", MAX_FIELDS);
+        return;
+    }
+    if (!pf_utf8_valid(s, n) || memchr(s, 0, n)) {
+        R->fatal = pf_error_set(R->err, PF_EHEADER, "header column %zu is not valid UTF-8",
+                                R->nfields + 1);
+        return;
+    }
+    char **h = realloc(R->header, (R->nfields + 1) * sizeof *h);
+    if (!h || !(h[R->nfields] = strndup(s, n))) {
+        if (h)
+            R->header = h;
+        R->fatal = pf_error_set(R->err, PF_ENOMEM, "out of memory reading the header");
+        return;
+    }
+    R->header = h;
+    R->nfields++;
+}
+
+static void on_field(void *data, size_t n, void *ctx)
+{
+    pf_reader *R = ctx;
+    const char *s = data ? data : "";
+    if (R->fatal)
+        return;
+    size_t j = R->field++;
+    if (j == 0) {
+        R->row_line = R->line;
+        R->prev_cr = 0;
+    }
+    /* Quoted fields may span lines; count them for the next row's line. */
+    for (const char *p = s; n && (p = memchr(p, '\n', n - (size_t) (p - s))) != NULL; p++)
+        R->line++;
+    if (!R->header_done) {
+        header_field(R, s, n);
+        return;
+    }
+    if (j >= R->nfields)
+        return; /* reported as field_count at the end of the record */
+    const char *name = R->header[j];
+    if (!pf_utf8_valid(s, n) || memchr(s, 0, n)) {
+        add_problem(R, name, PF_RULE_INVALID_UTF8, s, n, "not valid UTF-8 text");
+        return;
+    }
+    if (n > R->opt.max_field_bytes) {
+        add_problem(R, name, PF_RULE_TOO_LONG, s, n, "field longer than %zu bytes",
+                    R->opt.max_field_bytes);
+        return;
+    }
+    int m = R->field_map[j];
+    if (m != R->s->id_col && pf_pnr_contains(s, n)) {
+        add_problem(R, name, PF_RULE_PERSONNUMMER, s, n,
+                    "contains a personal identity number; only the id column may hold one");
+        return;
+    }
+    if (m >= 0)
+        convert(R, m, s, n);
+    else if (m != MAP_IGNORE)
+        stage_string(R, s, n, &R->st_pass[PASS_INDEX(m)]);
+}
+
+static int finish_header(pf_reader *R)
+{
+    const pf_schema *S = R->s;
+    R->field_map = malloc((R->nfields ? R->nfields : 1) * sizeof *R->field_map);
+    R->unknown = malloc((R->nfields ? R->nfields : 1) * sizeof *R->unknown);
+    R->pass_names = malloc((R->nfields ? R->nfields : 1) * sizeof *R->pass_names);
+    R->present = calloc(S->ncols, 1);
+    if (!R->field_map || !R->unknown || !R->pass_names || !R->present)
+        return pf_error_set(R->err, PF_ENOMEM, "out of memory reading the header");
+    for (size_t j = 0; j < R->nfields; j++) {
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(R->header[k], R->header[j]) == 0)
+                return pf_error_set(R->err, PF_EHEADER,
+                                    "column '%s' appears twice in the header (fields %zu and "
+                                    "%zu)", R->header[j], k + 1, j + 1);
+        int c = pf_schema_find(S, R->header[j]);
+        /* A derived column in the input is not trusted: it is recomputed. */
+        if (c >= 0 && !S->cols[c].derived) {
+            R->field_map[j] = c;
+            R->present[c] = 1;
+            continue;
+        }
+        R->unknown[R->nunknown++] = R->header[j];
+        if (R->opt.passthrough_unknown) {
+            R->field_map[j] = MAP_PASS(R->npass);
+            R->pass_names[R->npass++] = R->header[j];
+        } else {
+            R->field_map[j] = MAP_IGNORE;
+        }
+    }
+    char missing[PF_ERROR_MAX - 64];
+    size_t o = 0, nmissing = 0;
+    missing[0] = '\0';
+    for (size_t c = 0; c < S->ncols; c++)
+        if (S->cols[c].required && !R->present[c]) {
+            nmissing++;
+            if (o < sizeof missing)
+                o += (size_t) snprintf(missing + o, sizeof missing - o, "%s%s", o ? ", " : "",
+                                       S->cols[c].name);
+        }
+    if (nmissing)
+        return pf_error_set(R->err, PF_EHEADER, "%zu required column%s missing from the header: %s",
+                            nmissing, nmissing == 1 ? " is" : "s are", missing);
+    R->header_done = 1;
+    return 0;
+}
+
+/* Starts every record with the values of columns the input lacks. */
+static void reset_record(pf_reader *R)
+{
+    R->field = 0;
+    R->nprobs = R->nprobs_total = 0;
+    R->sbuf_len = 0;
+    for (size_t c = 0; c < R->s->ncols; c++)
+        if (!R->present[c] && !R->s->cols[c].derived)
+            set_missing(R, (int) c);
+}
+
+static void derive(pf_reader *R)
+{
+    const pf_schema *S = R->s;
+    for (size_t c = 0; c < S->ncols; c++) {
+        const pf_column *col = &S->cols[c];
+        if (!col->derived)
+            continue;
+        const pf_column *src = &S->cols[col->source];
+        const struct pf_column_impl *im = col->impl;
+        int32_t lv;
+        const char *key = NULL;
+        size_t klen = 0;
+        if (src->type == PF_TYPE_CATEGORY) {
+            int32_t sl = R->st_cat[col->source];
+            if (sl < 0) {
+                R->st_cat[c] = -1;
+                continue;
+            }
+            lv = im->derive_map[sl];
+            key = src->levels[sl].code;
+            klen = strlen(key);
+        } else {
+            pf_strref r = R->st_str[col->source];
+            if (r.off == PF_STR_MISSING) {
+                R->st_cat[c] = -1;
+                continue;
+            }
+            key = R->sbuf + r.off;
+            klen = im->prefix && r.len > im->prefix ? im->prefix : r.len;
+            lv = pf_strmap_get(&im->derive_keys, key, klen);
+            if (lv < 0)
+                lv = im->derive_default;
+        }
+        if (lv == PF_DERIVE_NONE) {
+            add_problem(R, src->name, PF_RULE_UNKNOWN_CODE, key, strlen(key),
+                        "no entry for '%.*s' in reference '%s', needed for %s", (int) klen, key,
+                        col->reference ? col->reference : "", col->name);
+            continue;
+        }
+        R->st_cat[c] = lv;
+    }
+}
+
+static void commit(pf_reader *R, int64_t row)
+{
+    pf_frame *f = R->f;
+    const pf_schema *S = R->s;
+    size_t i = f->n;
+    f->row[i] = row;
+    f->line[i] = R->row_line;
+    for (size_t c = 0; c < S->ncols; c++) {
+        switch (S->cols[c].type) {
+        case PF_TYPE_INTEGER:
+        case PF_TYPE_NUMBER:
+            f->col[c].num[i] = R->st_num[c];
+            break;
+        case PF_TYPE_CATEGORY:
+        case PF_TYPE_BOOLEAN:
+            f->col[c].cat[i] = R->st_cat[c];
+            break;
+        case PF_TYPE_STRING: {
+            pf_strref r = R->st_str[c];
+            if (r.off == PF_STR_MISSING)
+                f->col[c].str[i] = r;
+            else if (pf_frame_store(f, R->sbuf + r.off, r.len, &f->col[c].str[i]))
+                goto nomem;
+            break;
+        }
+        }
+    }
+    for (size_t k = 0; k < R->npass; k++) {
+        pf_strref r = R->st_pass[k];
+        if (pf_frame_store(f, R->sbuf + r.off, r.len, &f->pass[k][i]))
+            goto nomem;
+    }
+    f->n++;
+    return;
+nomem:
+    R->fatal = pf_error_set(R->err, PF_ENOMEM, "out of memory storing row %lld", (long long) row);
+}
+
+static void report(pf_reader *R, int64_t row)
+{
+    const char *id = NULL;
+    int idc = R->s->id_col;
+    if (idc >= 0 && R->present[idc]) {
+        pf_strref r = R->st_str[idc];
+        /* Only an id that passed its own checks is shown. */
+        int id_bad = 0;
+        for (size_t k = 0; k < R->nprobs; k++)
+            id_bad |= R->probs[k].column && strcmp(R->probs[k].column, R->s->cols[idc].name) == 0;
+        if (!id_bad && r.off != PF_STR_MISSING && R->probs[0].rule != PF_RULE_FIELD_COUNT)
+            id = R->sbuf + r.off;
+    }
+    R->stats.rows_rejected++;
+    for (size_t k = 0; k < R->nprobs; k++)
+        R->stats.problems[R->probs[k].rule]++;
+    if (!R->opt.on_reject)
+        return;
+    for (size_t k = 0; k < R->nprobs; k++) {
+        pf_problem p = {.row = row,
+                        .line = R->row_line,
+                        .id = id,
+                        .column = R->probs[k].column,
+                        .value = R->probs[k].value,
+                        .rule = R->probs[k].rule,
+                        .message = R->probs[k].message,
+                        .first_of_row = k == 0};
+        R->opt.on_reject(R->opt.reject_ctx, &p);
+    }
+}
+
+static void on_record(int c, void *ctx)
+{
+    pf_reader *R = ctx;
+    if (R->fatal)
+        return;
+    if (R->field == 0) {
+        /* No fields: the LF of a CRLF, or a blank line. */
+        if (c == '\n' && R->prev_cr) {
+            R->prev_cr = 0;
+            return;
+        }
+        if (c == '\r' || c == '\n') {
+            R->line++;
+            R->stats.blank_lines++;
+            R->prev_cr = c == '\r';
+        }
+        return;
+    }
+    if (c == '\r' || c == '\n')
+        R->line++;
+    R->prev_cr = c == '\r';
+    if (!R->header_done) {
+        R->fatal = finish_header(R);
+        reset_record(R);
+        return;
+    }
+    int64_t row = ++R->stats.rows_read;
+    if (R->field != R->nfields) {
+        R->nprobs = R->nprobs_total = 0;
+        add_problem(R, NULL, PF_RULE_FIELD_COUNT, NULL, 0, "row has %zu fields, the header has %zu",
+                    R->field, R->nfields);
+    } else if (R->nprobs == 0) {
+        derive(R); /* only from values that passed their own checks */
+    }
+    if (R->nprobs == 0) {
+        commit(R, row);
+        if (!R->fatal)
+            R->stats.rows_accepted++;
+    } else {
+        report(R, row);
+    }
+    reset_record(R);
+}
+
+/* Reads until the buffer is full or the input ends, so that piece
+ * boundaries depend only on input offsets. */
+static int refill(pf_reader *R)
+{
+    size_t keep = R->len - R->pos;
+    memmove(R->buf, R->buf + R->pos, keep);
+    R->len = keep;
+    R->pos = 0;
+    while (!R->src_eof && R->len < R->bufcap) {
+        ssize_t got = pf_source_read(R->src, R->buf + R->len, R->bufcap - R->len, R->err);
+        if (got < 0)
+            return (int) got;
+        if (got == 0)
+            R->src_eof = 1;
+        R->len += (size_t) got;
+    }
+    return 0;
+}
+
+static int feed(pf_reader *R, size_t k)
+{
+    size_t done = csv_parse(&R->csv, R->buf + R->pos, k, on_field, on_record, R);
+    R->stats.bytes_read += done;
+    R->pos += done;
+    if (R->fatal)
+        return R->fatal;
+    if (done != k)
+        return pf_error_set(R->err, PF_ELIMIT,
+                            "a field starting near line %lld is longer than %u MiB (an "
+                            "unterminated quote?)",
+                            (long long) R->line, FIELD_HARD_MAX >> 20);
+    return 0;
+}
+
+static int finish_input(pf_reader *R)
+{
+    R->finished = 1;
+    if (csv_fini(&R->csv, on_field, on_record, R) != 0 && !R->fatal)
+        return pf_error_set(R->err, PF_EFORMAT,
+                            "the quoted field starting on line %lld is never closed",
+                            (long long) R->line);
+    return R->fatal;
+}
+
+static char detect_delimiter(const char *h, size_t n)
+{
+    size_t comma = 0, semi = 0, tab = 0;
+    int quoted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i] == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            comma += h[i] == ',', semi += h[i] == ';', tab += h[i] == '\t';
+    }
+    if (semi > comma && semi >= tab)
+        return ';';
+    if (tab > comma && tab > semi)
+        return '\t';
+    return ',';
+}
+
+/* Length of the header record including its line end, or 0 when the
+ * buffer holds no complete header line yet. */
+static size_t header_length(const char *b, size_t n)
+{
+    int quoted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && (b[i] == '\n' || b[i] == '\r')) {
+            if (b[i] == '\r') {
+                if (i + 1 == n)
+                    return 0; /* an LF may follow in the next read */
+                if (b[i + 1] == '\n')
+                    i++;
+            }
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static int read_header(pf_reader *R)
+{
+    int rc = refill(R);
+    if (rc)
+        return rc;
+    if (R->len >= 3 && memcmp(R->buf, "\xEF\xBB\xBF", 3) == 0)
+        R->pos = 3;
+    size_t hl;
+    while ((hl = header_length(R->buf + R->pos, R->len - R->pos)) == 0 && !R->src_eof) {
+        /* A header longer than the buffer: grow it, up to HEADER_MAX. */
+        if (R->len - R->pos >= HEADER_MAX)
+            return pf_error_set(R->err, PF_ELIMIT, "the header line is longer than 1 MiB");
+        char *b = realloc(R->buf, R->bufcap * 2);
+        if (!b)
+            return pf_error_set(R->err, PF_ENOMEM, "out of memory reading the header");
+        R->buf = b;
+        R->bufcap *= 2;
+        if ((rc = refill(R)))
+            return rc;
+    }
+    if (hl == 0)
+        hl = R->len - R->pos;
+    if (hl == 0)
+        return pf_error_set(R->err, PF_EHEADER, "the input is empty: no header line");
+    if (!R->delim)
+        R->delim = detect_delimiter(R->buf + R->pos, hl);
+    csv_set_delim(&R->csv, (unsigned char) R->delim);
+    if (R->opt.decimal == PF_DECIMAL_AUTO)
+        R->decimal = PF_DEC_POINT | (R->delim == ',' ? 0 : PF_DEC_COMMA);
+    else
+        R->decimal = R->opt.decimal == PF_DECIMAL_COMMA ? PF_DEC_COMMA : PF_DEC_POINT;
+    if ((rc = feed(R, hl)))
+        return rc;
+    if (!R->header_done && R->pos == R->len && R->src_eof && (rc = finish_input(R)))
+        return rc;
+    if (!R->header_done)
+        return pf_error_set(R->err, PF_EHEADER, "the input has no header line");
+    return 0;
+}
+
+static int open_common(pf_reader **out, const pf_schema *s, pf_source *src,
+                       const pf_reader_options *opt, pf_error *err)
+{
+    *out = NULL;
+    pf_reader *R = calloc(1, sizeof *R);
+    if (!R) {
+        pf_source_close(src);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    R->s = s;
+    R->src = src;
+    R->err = err;
+    R->line = 1;
+    if (opt)
+        R->opt = *opt;
+    if (!R->opt.max_field_bytes)
+        R->opt.max_field_bytes = FIELD_DEFAULT_MAX;
+    R->delim = R->opt.delimiter;
+    int rc = 0;
+    if (R->delim && R->delim != ',' && R->delim != ';' && R->delim != '\t' && R->delim != '|')
+        rc = pf_error_set(err, PF_EINVAL, "unsupported delimiter '%c'", R->delim);
+    R->buf = malloc(BUF_SIZE);
+    R->bufcap = BUF_SIZE;
+    R->st_num = calloc(s->ncols, sizeof *R->st_num);
+    R->st_cat = calloc(s->ncols, sizeof *R->st_cat);
+    R->st_str = calloc(s->ncols, sizeof *R->st_str);
+    R->probs = malloc(MAX_PROBLEMS * sizeof *R->probs);
+    if (!rc && (!R->buf || !R->st_num || !R->st_cat || !R->st_str || !R->probs))
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (!rc) {
+        /* Strict end (an open quote at EOF is an error), all line ends
+         * reported (for line numbers), NUL-terminated fields (for regexec). */
+        if (csv_init(&R->csv, CSV_STRICT_FINI | CSV_REPALL_NL | CSV_APPEND_NULL) != 0)
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        else
+            R->csv_ready = 1;
+    }
+    if (!rc) {
+        csv_set_realloc_func(&R->csv, capped_realloc);
+        csv_set_blk_size(&R->csv, 4096);
+        rc = read_header(R);
+    }
+    if (!rc && R->npass && !(R->st_pass = calloc(R->npass, sizeof *R->st_pass)))
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (rc) {
+        pf_reader_close(R);
+        return rc;
+    }
+    R->err = NULL;
+    *out = R;
+    return 0;
+}
+
+int pf_reader_open(pf_reader **out, const pf_schema *s, const char *path,
+                   const pf_reader_options *opt, pf_error *err)
+{
+    pf_source *src;
+    int rc = pf_source_open_file(&src, path, err);
+    if (rc) {
+        *out = NULL;
+        return rc;
+    }
+    return open_common(out, s, src, opt, err);
+}
+
+int pf_reader_open_memory(pf_reader **out, const pf_schema *s, const void *buf, size_t n,
+                          const pf_reader_options *opt, pf_error *err)
+{
+    pf_source *src;
+    int rc = pf_source_open_memory(&src, buf, n, err);
+    if (rc) {
+        *out = NULL;
+        return rc;
+    }
+    return open_common(out, s, src, opt, err);
+}
+
+/* nfields - 1 delimiters and a line end; a one-column row needs a byte of
+ * content too, or it is a blank line. */
+static size_t min_row_bytes(const pf_reader *r)
+{
+    return r->nfields < 2 ? 2 : r->nfields;
+}
+
+int pf_reader_frame_new(pf_reader *r, size_t rows, pf_frame **out, pf_error *err)
+{
+    /* Room for the rows one more piece can complete after the target. */
+    size_t slack = PIECE / min_row_bytes(r) + 2;
+    int rc = pf_frame_new(out, r->s, rows + slack, r->npass, r->pass_names, err);
+    if (!rc)
+        (*out)->target = rows ? rows : 1;
+    return rc;
+}
+
+int pf_reader_read(pf_reader *R, pf_frame *f, pf_error *err)
+{
+    pf_frame_clear(f);
+    if (f->schema != R->s || f->npass != R->npass)
+        return pf_error_set(err, PF_EINVAL, "the frame was not made for this reader");
+    R->f = f;
+    R->err = err;
+    int rc = 0;
+    while (!R->finished && f->n < f->target && !rc) {
+        if (R->pos == R->len) {
+            if (R->src_eof) {
+                rc = finish_input(R);
+                break;
+            }
+            if ((rc = refill(R)))
+                break;
+            continue;
+        }
+        /* An accepted row takes at least min_row_bytes, so a piece of k
+         * bytes completes at most 1 + (k - 1) / min_row_bytes rows (the
+         * first may have begun earlier): k <= room * min_row_bytes keeps
+         * them within the frame. */
+        size_t room = f->cap - f->n;
+        size_t k = R->len - R->pos;
+        if (k > PIECE)
+            k = PIECE;
+        if (k > room * min_row_bytes(R))
+            k = room * min_row_bytes(R);
+        rc = feed(R, k);
+    }
+    R->f = NULL;
+    R->err = NULL;
+    if (rc) {
+        R->finished = 1;
+        return rc;
+    }
+    return f->n > 0 ? 1 : 0;
+}
+
+const pf_reader_stats *pf_reader_stats_get(const pf_reader *r)
+{
+    return &r->stats;
+}
+
+char pf_reader_delimiter(const pf_reader *r)
+{
+    return r->delim;
+}
+
+size_t pf_reader_unknown_columns(const pf_reader *r, const char *const **names)
+{
+    if (names)
+        *names = r->unknown;
+    return r->nunknown;
+}
+
+void pf_reader_close(pf_reader *r)
+{
+    if (!r)
+        return;
+    if (r->csv_ready)
+        csv_free(&r->csv);
+    pf_source_close(r->src);
+    for (size_t j = 0; j < r->nfields; j++)
+        free(r->header[j]);
+    free(r->header);
+    free(r->field_map);
+    free(r->unknown);
+    free(r->pass_names);
+    free(r->present);
+    free(r->buf);
+    free(r->st_num);
+    free(r->st_cat);
+    free(r->st_str);
+    free(r->st_pass);
+    free(r->sbuf);
+    free(r->probs);
+    free(r);
+}
