@@ -89,8 +89,7 @@ static void on_reject(void *ctx, const pf_problem *p)
     if (v->nexamples < EXAMPLES)
         snprintf(v->examples[v->nexamples++], sizeof v->examples[0],
                  "row %lld (line %lld), %s: %s '%s': %s", (long long) p->row, (long long) p->line,
-                 p->column ? p->column : "whole row", pf_rule_name(p->rule), p->value,
-                 p->message);
+                 p->column ? p->column : "whole row", pf_rule_name(p->rule), p->value, p->message);
     if (!v->rejects || v->write_failed)
         return;
     pf_outfile *o = v->rejects;
@@ -134,7 +133,10 @@ static void print_text(const char *input, const pf_reader *r, const validate_ctx
     size_t nunknown = pf_reader_unknown_columns(r, &unknown);
     char d = pf_reader_delimiter(r);
     printf("input:          %s (delimiter %s)\n", input,
-           d == '\t' ? "tab" : d == ';' ? "';'" : d == '|' ? "'|'" : "','");
+           d == '\t'  ? "tab"
+           : d == ';' ? "';'"
+           : d == '|' ? "'|'"
+                      : "','");
     if (nunknown) {
         printf("unknown columns (ignored): ");
         for (size_t i = 0; i < nunknown; i++)
@@ -199,16 +201,12 @@ static void print_json(const char *input, const pf_reader *r, const validate_ctx
 
 int pf_cmd_validate(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"schema", required_argument, NULL, 's'},
-                                             {"rejects", required_argument, NULL, 'r'},
-                                             {"no-rejects", no_argument, NULL, 'N'},
-                                             {"delimiter", required_argument, NULL, 'd'},
-                                             {"decimal", required_argument, NULL, 'D'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"schema", required_argument, NULL, 's'},  {"rejects", required_argument, NULL, 'r'},
+        {"no-rejects", no_argument, NULL, 'N'},    {"delimiter", required_argument, NULL, 'd'},
+        {"decimal", required_argument, NULL, 'D'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     const char *cmd = "validate";
     char schema_buf[4096];
     const char *schema_path = NULL, *rejects_opt = NULL;
@@ -218,11 +216,21 @@ int pf_cmd_validate(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:r:d:qhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': schema_path = optarg; break;
-        case 'r': rejects_opt = optarg; break;
-        case 'N': no_rejects = 1; break;
-        case 'j': json = 1; break;
-        case 'q': quiet = 1; break;
+        case 's':
+            schema_path = optarg;
+            break;
+        case 'r':
+            rejects_opt = optarg;
+            break;
+        case 'N':
+            no_rejects = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
         case 'd':
             if (!strcmp(optarg, "auto"))
                 ropt.delimiter = 0;
@@ -231,8 +239,10 @@ int pf_cmd_validate(int argc, char **argv)
             else if (strlen(optarg) == 1 && strchr(",;|", optarg[0]))
                 ropt.delimiter = optarg[0];
             else
-                return pf_cli_usage_error(cmd, "invalid delimiter '%s' (use ',', ';', 'tab', "
-                                               "'|' or 'auto')", optarg);
+                return pf_cli_usage_error(cmd,
+                                          "invalid delimiter '%s' (use ',', ';', 'tab', "
+                                          "'|' or 'auto')",
+                                          optarg);
             break;
         case 'D':
             if (!strcmp(optarg, "auto"))
@@ -242,12 +252,19 @@ int pf_cmd_validate(int argc, char **argv)
             else if (!strcmp(optarg, "comma"))
                 ropt.decimal = PF_DECIMAL_COMMA;
             else
-                return pf_cli_usage_error(cmd, "invalid decimal mode '%s' (use auto, point or "
-                                               "comma)", optarg);
+                return pf_cli_usage_error(cmd,
+                                          "invalid decimal mode '%s' (use auto, point or "
+                                          "comma)",
+                                          optarg);
             break;
-        case 'h': usage(stdout); return PF_EXIT_OK;
-        case 'V': pf_cli_print_version(stdout); return PF_EXIT_OK;
-        default: return pf_cli_usage_error(cmd, "invalid option");
+        case 'h':
+            usage(stdout);
+            return PF_EXIT_OK;
+        case 'V':
+            pf_cli_print_version(stdout);
+            return PF_EXIT_OK;
+        default:
+            return pf_cli_usage_error(cmd, "invalid option");
         }
     }
     if (argc - optind > 1)

@@ -31,8 +31,8 @@ int pf_parse_number(const char *s, size_t n, int decimal, double *out)
     if (i < n && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
     uint64_t mant = 0;
-    int sig = 0;        /* significant digits collected in mant */
-    int dropped = 0;    /* integer digits beyond 19 significant */
+    int sig = 0;     /* significant digits collected in mant */
+    int dropped = 0; /* integer digits beyond 19 significant */
     int frac_digits = 0;
     int ndigits = 0;
     int exact = 1;
@@ -47,8 +47,8 @@ int pf_parse_number(const char *s, size_t n, int decimal, double *out)
             exact = 0;
         }
     }
-    if (i < n && ((s[i] == '.' && (decimal & PF_DEC_POINT)) ||
-                  (s[i] == ',' && (decimal & PF_DEC_COMMA)))) {
+    if (i < n &&
+        ((s[i] == '.' && (decimal & PF_DEC_POINT)) || (s[i] == ',' && (decimal & PF_DEC_COMMA)))) {
         size_t dot = i++;
         size_t start = i;
         for (; i < n && is_digit(s[i]); i++, ndigits++) {

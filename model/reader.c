@@ -27,19 +27,20 @@
 #include "source.h"
 #include "utf8.h"
 
-#define BUF_SIZE (256u << 10)
-#define PIECE (16u << 10)
-#define HEADER_MAX (1u << 20)
-#define FIELD_HARD_MAX (16u << 20) /* beyond this libcsv may not grow a field */
+#define BUF_SIZE          (256u << 10)
+#define PIECE             (16u << 10)
+#define HEADER_MAX        (1u << 20)
+#define FIELD_HARD_MAX    (16u << 20) /* beyond this libcsv may not grow a field */
 #define FIELD_DEFAULT_MAX (1u << 20)
-#define MAX_FIELDS 100000
-#define MAX_PROBLEMS 64 /* kept per row; more are counted, not detailed */
-#define VALUE_SHOWN 200 /* bytes of an offending value shown in messages */
+#define MAX_FIELDS        100000
+#define MAX_PROBLEMS      64  /* kept per row; more are counted, not detailed */
+#define VALUE_SHOWN       200 /* bytes of an offending value shown in messages */
+#define PATTERN_CACHE_MAX 65536
 
 /* field_map entries: >= 0 schema column, MAP_IGNORE, or pass column k as
  * MAP_PASS(k). */
-#define MAP_IGNORE (-1)
-#define MAP_PASS(k) (-2 - (int) (k))
+#define MAP_IGNORE    (-1)
+#define MAP_PASS(k)   (-2 - (int) (k))
 #define PASS_INDEX(m) ((size_t) (-2 - (m)))
 
 typedef struct problem {
@@ -85,6 +86,9 @@ struct pf_reader {
     size_t sbuf_len, sbuf_cap;
     problem *probs;
     size_t nprobs, nprobs_total;
+    size_t missing_max_len;   /* longest missing-value token */
+    size_t *missing_len;      /* length of each missing-value token */
+    pf_strmap *pattern_cache; /* per schema column */
 
     pf_frame *f;
     int fatal; /* a pf_status that stops reading */
@@ -93,8 +97,8 @@ struct pf_reader {
 };
 
 static const char *rule_names[PF_RULE_COUNT] = {
-    "field_count", "invalid_utf8", "missing_value", "not_a_number", "not_an_integer",
-    "out_of_range", "unknown_code", "pattern", "too_long", "personnummer"};
+    "field_count",  "invalid_utf8", "missing_value", "not_a_number", "not_an_integer",
+    "out_of_range", "unknown_code", "pattern",       "too_long",     "personnummer"};
 
 const char *pf_rule_name(pf_rule rule)
 {
@@ -160,12 +164,44 @@ static void add_problem(pf_reader *R, const char *column, pf_rule rule, const ch
 
 static int is_missing(const pf_reader *R, const char *s, size_t n)
 {
-    for (size_t i = 0; i < R->s->nmissing_tokens; i++) {
-        const char *t = R->s->missing_tokens[i];
-        if (strlen(t) == n && memcmp(t, s, n) == 0)
+    if (n > R->missing_max_len)
+        return 0;
+    for (size_t i = 0; i < R->s->nmissing_tokens; i++)
+        if (R->missing_len[i] == n && memcmp(R->s->missing_tokens[i], s, n) == 0)
             return 1;
-    }
     return 0;
+}
+
+/* Whether a string matches the column's pattern. Registry codes repeat
+ * (a few hundred occupation codes over millions of rows), so results are
+ * remembered per column, up to PATTERN_CACHE_MAX distinct values. */
+static int pattern_ok(pf_reader *R, int c, const char *s, size_t n)
+{
+    pf_strmap *cache = &R->pattern_cache[c];
+    int32_t hit = pf_strmap_get(cache, s, n);
+    if (hit >= 0)
+        return hit;
+    int ok = regexec(&R->s->cols[c].impl->re, s, 0, NULL, 0) == 0;
+    if (cache->size < PATTERN_CACHE_MAX)
+        pf_strmap_put(cache, s, n, ok); /* a failed insert only costs speed */
+    return ok;
+}
+
+/* One pass over a field for the checks every field needs: bytes >= 0x80
+ * (then UTF-8 must be validated) and control bytes (NUL is invalid, LF
+ * counts a line). Most fields are short ASCII and leave after the loop. */
+static int field_text_ok(pf_reader *R, const char *s, size_t n)
+{
+    unsigned char any = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        any |= (unsigned char) ((c < 0x20) | (c >> 7));
+    }
+    if (!any)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        R->line += s[i] == '\n';
+    return pf_utf8_valid(s, n) && memchr(s, 0, n) == NULL;
 }
 
 static int stage_string(pf_reader *R, const char *s, size_t n, pf_strref *ref)
@@ -283,7 +319,7 @@ static void convert(pf_reader *R, int c, const char *s, size_t n)
             return;
         }
         /* s is NUL-terminated (CSV_APPEND_NULL) and has no inner NUL. */
-        if (col->impl->has_re && regexec(&col->impl->re, s, 0, NULL, 0) != 0) {
+        if (col->impl->has_re && !pattern_ok(R, c, s, n)) {
             add_problem(R, col->name, PF_RULE_PATTERN, s, n, "does not match the pattern %s",
                         col->pattern);
             return;
@@ -328,9 +364,8 @@ static void on_field(void *data, size_t n, void *ctx)
         R->row_line = R->line;
         R->prev_cr = 0;
     }
-    /* Quoted fields may span lines; count them for the next row's line. */
-    for (const char *p = s; n && (p = memchr(p, '\n', n - (size_t) (p - s))) != NULL; p++)
-        R->line++;
+    /* Also counts the lines of quoted fields that span lines. */
+    int text_ok = field_text_ok(R, s, n);
     if (!R->header_done) {
         header_field(R, s, n);
         return;
@@ -338,7 +373,7 @@ static void on_field(void *data, size_t n, void *ctx)
     if (j >= R->nfields)
         return; /* reported as field_count at the end of the record */
     const char *name = R->header[j];
-    if (!pf_utf8_valid(s, n) || memchr(s, 0, n)) {
+    if (!text_ok) {
         add_problem(R, name, PF_RULE_INVALID_UTF8, s, n, "not valid UTF-8 text");
         return;
     }
@@ -373,7 +408,8 @@ static int finish_header(pf_reader *R)
             if (strcmp(R->header[k], R->header[j]) == 0)
                 return pf_error_set(R->err, PF_EHEADER,
                                     "column '%s' appears twice in the header (fields %zu and "
-                                    "%zu)", R->header[j], k + 1, j + 1);
+                                    "%zu)",
+                                    R->header[j], k + 1, j + 1);
         int c = pf_schema_find(S, R->header[j]);
         /* A derived column in the input is not trusted: it is recomputed. */
         if (c >= 0 && !S->cols[c].derived) {
@@ -722,7 +758,15 @@ static int open_common(pf_reader **out, const pf_schema *s, pf_source *src,
     R->st_cat = calloc(s->ncols, sizeof *R->st_cat);
     R->st_str = calloc(s->ncols, sizeof *R->st_str);
     R->probs = malloc(MAX_PROBLEMS * sizeof *R->probs);
-    if (!rc && (!R->buf || !R->st_num || !R->st_cat || !R->st_str || !R->probs))
+    R->pattern_cache = calloc(s->ncols, sizeof *R->pattern_cache);
+    R->missing_len = calloc(s->nmissing_tokens + 1, sizeof *R->missing_len);
+    for (size_t i = 0; R->missing_len && i < s->nmissing_tokens; i++) {
+        R->missing_len[i] = strlen(s->missing_tokens[i]);
+        if (R->missing_len[i] > R->missing_max_len)
+            R->missing_max_len = R->missing_len[i];
+    }
+    if (!rc && (!R->buf || !R->st_num || !R->st_cat || !R->st_str || !R->probs ||
+                !R->pattern_cache || !R->missing_len))
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
     if (!rc) {
         /* Strict end (an open quote at EOF is an error), all line ends
@@ -866,5 +910,10 @@ void pf_reader_close(pf_reader *r)
     free(r->st_pass);
     free(r->sbuf);
     free(r->probs);
+    if (r->pattern_cache)
+        for (size_t c = 0; c < r->s->ncols; c++)
+            pf_strmap_clear(&r->pattern_cache[c]);
+    free(r->pattern_cache);
+    free(r->missing_len);
     free(r);
 }

@@ -214,9 +214,9 @@ static int parse_levels(loadctx *c, pf_column *col, json_t *levels, const char *
     {
         static const char *const keys[] = {"code", "label", "aliases", NULL};
         char *code = NULL, *label = NULL;
-        int rc = json_is_object(lv) ? check_keys(c, lv, where, keys)
-                                    : FAIL(c, "%s: %s: each level must be an object", c->path,
-                                           where);
+        int rc = json_is_object(lv)
+                     ? check_keys(c, lv, where, keys)
+                     : FAIL(c, "%s: %s: each level must be an object", c->path, where);
         if (!rc)
             rc = get_string(c, lv, "code", 1, where, &code);
         if (!rc)
@@ -236,8 +236,7 @@ static int parse_levels(loadctx *c, pf_column *col, json_t *levels, const char *
             json_array_foreach(aliases, k, a)
             {
                 if (!json_is_string(a))
-                    return FAIL(c, "%s: %s: 'aliases' must be an array of strings", c->path,
-                                where);
+                    return FAIL(c, "%s: %s: 'aliases' must be an array of strings", c->path, where);
                 if ((rc = add_alias(c, col, json_string_value(a), (int32_t) i, where)))
                     return rc;
             }
@@ -252,9 +251,9 @@ static int parse_levels_from(loadctx *c, pf_column *col, json_t *spec, const cha
 {
     static const char *const keys[] = {"reference", "label", NULL};
     char *refname = NULL, *labelcol = NULL;
-    int rc = json_is_object(spec) ? check_keys(c, spec, where, keys)
-                                  : FAIL(c, "%s: %s: 'levels_from' must be an object", c->path,
-                                         where);
+    int rc = json_is_object(spec)
+                 ? check_keys(c, spec, where, keys)
+                 : FAIL(c, "%s: %s: 'levels_from' must be an object", c->path, where);
     if (!rc)
         rc = get_string(c, spec, "reference", 1, where, &refname);
     if (!rc)
@@ -273,8 +272,8 @@ static int parse_levels_from(loadctx *c, pf_column *col, json_t *spec, const cha
             rc = FAIL(c, "%s: %s: table %s has an empty key in row %zu", c->path, where, r->file,
                       i + 2);
         else
-            rc = add_level(c, col, code, lcol >= 0 ? pf_table_cell(r->table, i, (size_t) lcol)
-                                                   : code, where);
+            rc = add_level(c, col, code,
+                           lcol >= 0 ? pf_table_cell(r->table, i, (size_t) lcol) : code, where);
     }
     if (!rc && col->nlevels == 0)
         rc = FAIL(c, "%s: %s: reference '%s' has no rows", c->path, where, refname);
@@ -350,8 +349,7 @@ static int parse_boolean_values(loadctx *c, pf_column *col, json_t *cj, const ch
  * "lanskod", "prefix": 1, "default": "..."} */
 static int parse_derive(loadctx *c, pf_schema *s, int ci, json_t *spec, const char *where)
 {
-    static const char *const keys[] = {"source", "reference", "value", "prefix", "default",
-                                       NULL};
+    static const char *const keys[] = {"source", "reference", "value", "prefix", "default", NULL};
     pf_column *col = &s->cols[ci];
     struct pf_column_impl *im = col->impl;
     char *source = NULL, *refname = NULL, *valcol = NULL, *dflt = NULL;
@@ -385,8 +383,8 @@ static int parse_derive(loadctx *c, pf_schema *s, int ci, json_t *spec, const ch
         if (strcmp(s->cols[j].name, source) == 0)
             col->source = j;
     if (col->source < 0) {
-        rc = FAIL(c, "%s: %s: source '%s' is not a column listed before it", c->path, where,
-                  source);
+        rc =
+            FAIL(c, "%s: %s: source '%s' is not a column listed before it", c->path, where, source);
         goto out;
     }
     pf_column *src = &s->cols[col->source];
@@ -423,8 +421,8 @@ static int parse_derive(loadctx *c, pf_schema *s, int ci, json_t *spec, const ch
         }
         int put = pf_strmap_put(&im->derive_keys, key, strlen(key), lv);
         if (put == 1) {
-            rc = FAIL(c, "%s: %s: key '%s' appears twice in table %s", c->path, where, key,
-                      r->file);
+            rc =
+                FAIL(c, "%s: %s: key '%s' appears twice in table %s", c->path, where, key, r->file);
             goto out;
         }
         if (put) {
@@ -460,9 +458,9 @@ out:
 static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
 {
     static const char *const keys[] = {
-        "name",    "role",       "type",        "label",      "description", "required",
-        "missing", "default",    "min",         "max",        "max_length",  "pattern",
-        "levels",  "levels_from", "true_values", "false_values", "derive",   NULL};
+        "name",    "role",        "type",        "label",        "description", "required",
+        "missing", "default",     "min",         "max",          "max_length",  "pattern",
+        "levels",  "levels_from", "true_values", "false_values", "derive",      NULL};
     pf_column *col = &s->cols[ci];
     char where[256];
     snprintf(where, sizeof where, "column %d", ci + 1);
@@ -504,11 +502,15 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
     int t = type ? lookup_name(type_names, 5, type) : -1;
     int m = missing ? lookup_name(missing_names, 3, missing) : 0;
     if (!rc && r < 0)
-        rc = FAIL(c, "%s: %s: role '%s' is not one of id, feature, label, weight, group, "
-                     "passthrough", c->path, where, role);
+        rc = FAIL(c,
+                  "%s: %s: role '%s' is not one of id, feature, label, weight, group, "
+                  "passthrough",
+                  c->path, where, role);
     if (!rc && t < 0)
-        rc = FAIL(c, "%s: %s: type '%s' is not one of string, integer, number, category, "
-                     "boolean", c->path, where, type);
+        rc = FAIL(c,
+                  "%s: %s: type '%s' is not one of string, integer, number, category, "
+                  "boolean",
+                  c->path, where, type);
     if (!rc && m < 0)
         rc = FAIL(c, "%s: %s: missing '%s' is not one of reject, allow, default", c->path, where,
                   missing);
@@ -535,8 +537,7 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
         (rc = get_number(c, cj, "max", where, INFINITY, &col->max)))
         return rc;
     if (col->min > col->max)
-        return FAIL(c, "%s: %s: min %g is greater than max %g", c->path, where, col->min,
-                    col->max);
+        return FAIL(c, "%s: %s: min %g is greater than max %g", c->path, where, col->min, col->max);
     if (col->type != PF_TYPE_STRING &&
         (json_object_get(cj, "max_length") || json_object_get(cj, "pattern")))
         return FAIL(c, "%s: %s: 'max_length'/'pattern' apply to string columns only", c->path,
@@ -550,8 +551,10 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
     if (col->pattern) {
         /* Anchored by the schema author; compiled once here. */
         if (regcomp(&col->impl->re, col->pattern, REG_EXTENDED | REG_NOSUB) != 0)
-            return FAIL(c, "%s: %s: pattern '%s' is not a valid POSIX extended regular "
-                           "expression", c->path, where, col->pattern);
+            return FAIL(c,
+                        "%s: %s: pattern '%s' is not a valid POSIX extended regular "
+                        "expression",
+                        c->path, where, col->pattern);
         col->impl->has_re = 1;
     }
 
@@ -569,8 +572,10 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
         rc = parse_boolean_values(c, col, cj, where);
     } else if (col->type == PF_TYPE_CATEGORY) {
         if (!!levels == !!levels_from)
-            return FAIL(c, "%s: %s: a category column needs exactly one of 'levels' and "
-                           "'levels_from'", c->path, where);
+            return FAIL(c,
+                        "%s: %s: a category column needs exactly one of 'levels' and "
+                        "'levels_from'",
+                        c->path, where);
         rc = levels ? parse_levels(c, col, levels, where)
                     : parse_levels_from(c, col, levels_from, where);
     }
@@ -592,8 +597,8 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
         if (s->id_col >= 0)
             return FAIL(c, "%s: %s: only one column may have role id", c->path, where);
         if (col->type != PF_TYPE_STRING || col->derived)
-            return FAIL(c, "%s: %s: the id column must be an input column of type string",
-                        c->path, where);
+            return FAIL(c, "%s: %s: the id column must be an input column of type string", c->path,
+                        where);
         if (col->missing != PF_MISSING_REJECT)
             return FAIL(c, "%s: %s: the id may not be missing", c->path, where);
         s->id_col = ci;
@@ -624,8 +629,9 @@ static int parse_missing_tokens(loadctx *c, pf_schema *s, json_t *root)
 
 int pf_schema_load(pf_schema **out, const char *path, pf_error *err)
 {
-    static const char *const keys[] = {"format", "name", "version", "title", "description",
-                                       "missing_values", "references", "columns", NULL};
+    static const char *const keys[] = {"format",     "name",        "version",
+                                       "title",      "description", "missing_values",
+                                       "references", "columns",     NULL};
     *out = NULL;
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);

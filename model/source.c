@@ -17,16 +17,16 @@
 #define RAW_BUF (256u << 10)
 
 struct pf_source {
-    int fd;                /* -1 for memory */
+    int fd; /* -1 for memory */
     int close_fd;
     const unsigned char *mem;
     size_t mem_len;
-    unsigned char *raw;    /* raw buffer for fd input */
+    unsigned char *raw; /* raw buffer for fd input */
     size_t raw_pos, raw_len;
     int raw_eof;
     uint64_t raw_total;
     int gzip;
-    int z_done;            /* the current gzip member ended */
+    int z_done; /* the current gzip member ended */
     z_stream zs;
     char *name;
 };

@@ -9,15 +9,24 @@
 const char *pf_strerror(int status)
 {
     switch (status) {
-    case PF_OK: return "success";
-    case PF_ENOMEM: return "out of memory";
-    case PF_EIO: return "input/output error";
-    case PF_EFORMAT: return "malformed input";
-    case PF_ESCHEMA: return "invalid schema";
-    case PF_EINVAL: return "invalid argument";
-    case PF_ELIMIT: return "limit exceeded";
-    case PF_EHEADER: return "header does not match schema";
-    case PF_ENOTFOUND: return "not found";
+    case PF_OK:
+        return "success";
+    case PF_ENOMEM:
+        return "out of memory";
+    case PF_EIO:
+        return "input/output error";
+    case PF_EFORMAT:
+        return "malformed input";
+    case PF_ESCHEMA:
+        return "invalid schema";
+    case PF_EINVAL:
+        return "invalid argument";
+    case PF_ELIMIT:
+        return "limit exceeded";
+    case PF_EHEADER:
+        return "header does not match schema";
+    case PF_ENOTFOUND:
+        return "not found";
     }
     return "unknown error";
 }

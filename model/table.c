@@ -15,11 +15,11 @@
 
 typedef struct loader {
     pf_table *t;
-    size_t field;    /* field index within the current record */
-    size_t cap;      /* capacity of t->cells */
-    size_t line;     /* record number, 1 = header */
+    size_t field; /* field index within the current record */
+    size_t cap;   /* capacity of t->cells */
+    size_t line;  /* record number, 1 = header */
     int header_done;
-    int failed;      /* pf_status of the first problem */
+    int failed; /* pf_status of the first problem */
     pf_error *err;
     const char *path;
 } loader;
@@ -89,8 +89,9 @@ static void on_record(int c, void *ctx)
         /* Free what this record stored before failing. */
         for (size_t j = 0; j < L->field && j < t->ncols; j++)
             free(t->cells[t->nrows * t->ncols + j]);
-        L->failed = pf_error_set(L->err, PF_EFORMAT, "%s: record %zu has %zu fields, header has %zu",
-                                 L->path, L->line, L->field, t->ncols);
+        L->failed =
+            pf_error_set(L->err, PF_EFORMAT, "%s: record %zu has %zu fields, header has %zu",
+                         L->path, L->line, L->field, t->ncols);
         return;
     } else {
         t->nrows++;

@@ -37,13 +37,13 @@ typedef struct pf_colbuf {
 
 typedef struct pf_frame {
     const pf_schema *schema;
-    size_t n;         /* rows held */
-    size_t cap;       /* rows allocated */
-    size_t target;    /* rows the reader aims for per chunk (<= cap) */
-    int64_t *row;     /* 1-based data row number in the input */
-    int64_t *line;    /* physical line where the row starts */
-    pf_colbuf *col;   /* schema->ncols columns */
-    size_t npass;     /* passthrough columns */
+    size_t n;       /* rows held */
+    size_t cap;     /* rows allocated */
+    size_t target;  /* rows the reader aims for per chunk (<= cap) */
+    int64_t *row;   /* 1-based data row number in the input */
+    int64_t *line;  /* physical line where the row starts */
+    pf_colbuf *col; /* schema->ncols columns */
+    size_t npass;   /* passthrough columns */
     const char *const *pass_names;
     pf_strref **pass; /* npass columns of strings */
     char *arena;

@@ -30,16 +30,16 @@ extern "C" {
 /* Why a value or a row was rejected. Names (pf_rule_name) are stable and
  * appear in rejects files and run manifests. */
 typedef enum pf_rule {
-    PF_RULE_FIELD_COUNT,   /* record has a different number of fields than the header */
-    PF_RULE_INVALID_UTF8,  /* bytes are not valid UTF-8, or contain NUL */
-    PF_RULE_MISSING,       /* a required value is empty */
-    PF_RULE_NOT_A_NUMBER,  /* not a number (thousands separators, text, ...) */
+    PF_RULE_FIELD_COUNT,    /* record has a different number of fields than the header */
+    PF_RULE_INVALID_UTF8,   /* bytes are not valid UTF-8, or contain NUL */
+    PF_RULE_MISSING,        /* a required value is empty */
+    PF_RULE_NOT_A_NUMBER,   /* not a number (thousands separators, text, ...) */
     PF_RULE_NOT_AN_INTEGER, /* a number with a fractional part in an integer column */
-    PF_RULE_OUT_OF_RANGE,  /* outside [min, max] */
-    PF_RULE_UNKNOWN_CODE,  /* not one of the column's allowed codes */
-    PF_RULE_PATTERN,       /* text does not match the column's pattern */
-    PF_RULE_TOO_LONG,      /* text longer than max_length */
-    PF_RULE_PERSONNUMMER,  /* a personal identity number outside the id column */
+    PF_RULE_OUT_OF_RANGE,   /* outside [min, max] */
+    PF_RULE_UNKNOWN_CODE,   /* not one of the column's allowed codes */
+    PF_RULE_PATTERN,        /* text does not match the column's pattern */
+    PF_RULE_TOO_LONG,       /* text longer than max_length */
+    PF_RULE_PERSONNUMMER,   /* a personal identity number outside the id column */
     PF_RULE_COUNT
 } pf_rule;
 
@@ -47,12 +47,12 @@ const char *pf_rule_name(pf_rule rule);
 
 /* One problem with one value (or with the whole row for field_count). */
 typedef struct pf_problem {
-    int64_t row;         /* 1-based data row number (the header is not a row) */
-    int64_t line;        /* physical line where the row starts (header = line 1) */
-    const char *id;      /* the row's id if it was read and valid, else NULL */
-    const char *column;  /* column name, NULL for whole-row problems */
-    const char *value;   /* the offending value, escaped and truncated; withheld
-                            ("<withheld>") for personal identity numbers */
+    int64_t row;        /* 1-based data row number (the header is not a row) */
+    int64_t line;       /* physical line where the row starts (header = line 1) */
+    const char *id;     /* the row's id if it was read and valid, else NULL */
+    const char *column; /* column name, NULL for whole-row problems */
+    const char *value;  /* the offending value, escaped and truncated; withheld
+                           ("<withheld>") for personal identity numbers */
     pf_rule rule;
     const char *message; /* what is wrong and what is allowed */
     int first_of_row;    /* 1 for the first problem reported for this row */

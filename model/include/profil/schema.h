@@ -67,11 +67,11 @@ typedef struct pf_column {
     size_t max_length; /* string: maximum bytes; 0 = no limit */
     char *pattern;     /* string: POSIX extended regex, or NULL */
     size_t nlevels;
-    pf_level *levels;     /* category and boolean levels, in code order */
-    char *default_value;  /* PF_MISSING_DEFAULT: the value as text */
-    double default_num;   /* ...parsed, for numbers */
-    int32_t default_level; /* ...parsed, for categories; else -1 */
-    char *reference;      /* name of the reference table the levels come from */
+    pf_level *levels;            /* category and boolean levels, in code order */
+    char *default_value;         /* PF_MISSING_DEFAULT: the value as text */
+    double default_num;          /* ...parsed, for numbers */
+    int32_t default_level;       /* ...parsed, for categories; else -1 */
+    char *reference;             /* name of the reference table the levels come from */
     struct pf_column_impl *impl; /* lookup structures, private */
 } pf_column;
 
