@@ -15,8 +15,9 @@
 #include "profil/reader.h"
 
 #include <csv.h>
-#include <stdarg.h>
+#include <malloc.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +107,18 @@ const char *pf_rule_name(pf_rule rule)
 }
 
 /* libcsv grows a field without bound; refusing past FIELD_HARD_MAX turns a
- * runaway quoted field into an error instead of exhausting memory. */
+ * runaway quoted field into an error instead of exhausting memory. It also
+ * grows by a fixed block, which copies quadratically wherever realloc cannot
+ * extend in place, so the buffer is grown geometrically here instead. */
 static void *capped_realloc(void *p, size_t n)
 {
-    return n > FIELD_HARD_MAX ? NULL : realloc(p, n);
+    if (n > FIELD_HARD_MAX)
+        return NULL;
+    size_t have = p ? malloc_usable_size(p) : 0;
+    if (have >= n)
+        return p;
+    size_t want = have * 2 > n ? have * 2 : n;
+    return realloc(p, want < FIELD_HARD_MAX ? want : FIELD_HARD_MAX);
 }
 
 /* Printable copy for messages: control characters and invalid bytes as
@@ -150,7 +159,9 @@ static void add_problem(pf_reader *R, const char *column, pf_rule rule, const ch
     problem *p = &R->probs[R->nprobs++];
     p->column = column;
     p->rule = rule;
-    if (rule == PF_RULE_PERSONNUMMER)
+    /* A value rejected for another reason (invalid UTF-8, too long, a
+     * pattern on the id) may still hold an identity number. */
+    if (rule == PF_RULE_PERSONNUMMER || (s && pf_pnr_contains(s, n)))
         strcpy(p->value, "<withheld>");
     else if (s)
         escape_value(p->value, sizeof p->value, s, n);
@@ -383,7 +394,9 @@ static void on_field(void *data, size_t n, void *ctx)
         return;
     }
     int m = R->field_map[j];
-    if (m != R->s->id_col && pf_pnr_contains(s, n)) {
+    /* Every field but the id is scanned, ignored ones too (MAP_IGNORE is -1,
+     * the same as id_col in a schema without an id). */
+    if (!(m >= 0 && m == R->s->id_col) && pf_pnr_contains(s, n)) {
         add_problem(R, name, PF_RULE_PERSONNUMMER, s, n,
                     "contains a personal identity number; only the id column may hold one");
         return;
@@ -403,13 +416,25 @@ static int finish_header(pf_reader *R)
     R->present = calloc(S->ncols, 1);
     if (!R->field_map || !R->unknown || !R->pass_names || !R->present)
         return pf_error_set(R->err, PF_ENOMEM, "out of memory reading the header");
+    /* Duplicates by hash: a header may have up to MAX_FIELDS names, too
+     * many to compare pairwise. */
+    pf_strmap seen;
+    pf_strmap_init(&seen);
     for (size_t j = 0; j < R->nfields; j++) {
-        for (size_t k = 0; k < j; k++)
-            if (strcmp(R->header[k], R->header[j]) == 0)
-                return pf_error_set(R->err, PF_EHEADER,
-                                    "column '%s' appears twice in the header (fields %zu and "
-                                    "%zu)",
-                                    R->header[j], k + 1, j + 1);
+        size_t len = strlen(R->header[j]);
+        int put = pf_strmap_put(&seen, R->header[j], len, (int32_t) j);
+        if (put == 0)
+            continue;
+        int32_t k = pf_strmap_get(&seen, R->header[j], len);
+        pf_strmap_clear(&seen);
+        if (put != 1)
+            return pf_error_set(R->err, PF_ENOMEM, "out of memory reading the header");
+        return pf_error_set(R->err, PF_EHEADER,
+                            "column '%s' appears twice in the header (fields %d and %zu)",
+                            R->header[j], (int) k + 1, j + 1);
+    }
+    pf_strmap_clear(&seen);
+    for (size_t j = 0; j < R->nfields; j++) {
         int c = pf_schema_find(S, R->header[j]);
         /* A derived column in the input is not trusted: it is recomputed. */
         if (c >= 0 && !S->cols[c].derived) {
@@ -418,7 +443,8 @@ static int finish_header(pf_reader *R)
             continue;
         }
         R->unknown[R->nunknown++] = R->header[j];
-        if (R->opt.passthrough_unknown) {
+        /* A derived column is never passed through: its name is taken. */
+        if (R->opt.passthrough_unknown && c < 0) {
             R->field_map[j] = MAP_PASS(R->npass);
             R->pass_names[R->npass++] = R->header[j];
         } else {
@@ -646,6 +672,10 @@ static int feed(pf_reader *R, size_t k)
 static int finish_input(pf_reader *R)
 {
     R->finished = 1;
+    /* libcsv honours CSV_STRICT_FINI only together with CSV_STRICT, which
+     * must stay off while parsing (a stray quote inside an unquoted field is
+     * kept as text); switched on for the final check only. */
+    csv_set_opts(&R->csv, (unsigned char) (csv_get_opts(&R->csv) | CSV_STRICT));
     if (csv_fini(&R->csv, on_field, on_record, R) != 0 && !R->fatal)
         return pf_error_set(R->err, PF_EFORMAT,
                             "the quoted field starting on line %lld is never closed",
@@ -722,8 +752,12 @@ static int read_header(pf_reader *R)
         R->decimal = PF_DEC_POINT | (R->delim == ',' ? 0 : PF_DEC_COMMA);
     else
         R->decimal = R->opt.decimal == PF_DECIMAL_COMMA ? PF_DEC_COMMA : PF_DEC_POINT;
-    if ((rc = feed(R, hl)))
-        return rc;
+    /* header_length() only estimates where libcsv ends the header record (a
+     * quote inside an unquoted name fools it), so the header is fed a byte
+     * at a time: no data row may complete before a frame is there to take it. */
+    while (!R->header_done && R->pos < R->len)
+        if ((rc = feed(R, 1)))
+            return rc;
     if (!R->header_done && R->pos == R->len && R->src_eof && (rc = finish_input(R)))
         return rc;
     if (!R->header_done)

@@ -151,8 +151,12 @@ static int load_references(loadctx *c, json_t *root)
             if (!r->file)
                 rc = pf_error_set(c->err, PF_ENOMEM, "out of memory");
         }
-        if (!rc)
-            rc = pf_table_load(&r->table, r->file, c->err);
+        if (!rc && (rc = pf_table_load(&r->table, r->file, c->err)) != 0 && rc != PF_ENOMEM) {
+            /* A missing or malformed table is a schema error like any other. */
+            char why[PF_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", c->err ? c->err->message : "cannot load the table");
+            rc = FAIL(c, "%s: %s: %s", c->path, where, why);
+        }
         if (!rc && (r->key = pf_table_column(r->table, key)) < 0)
             rc = FAIL(c, "%s: %s: table %s has no column '%s'", c->path, where, r->file, key);
         free(file);

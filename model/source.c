@@ -22,6 +22,7 @@ struct pf_source {
     const unsigned char *mem;
     size_t mem_len;
     unsigned char *raw; /* raw buffer for fd input */
+    int own_raw;        /* raw was allocated here (not a memory source) */
     size_t raw_pos, raw_len;
     int raw_eof;
     uint64_t raw_total;
@@ -102,6 +103,7 @@ int pf_source_open_file(pf_source **out, const char *path, pf_error *err)
         pf_source_close(s);
         return pf_error_set(err, PF_ENOMEM, "out of memory opening %s", path);
     }
+    s->own_raw = 1;
     if (is_stdin) {
         s->fd = STDIN_FILENO;
     } else {
@@ -151,7 +153,8 @@ ssize_t pf_source_read(pf_source *s, void *buf, size_t n, pf_error *err)
         size_t k = s->raw_len - s->raw_pos;
         if (k > n)
             k = n;
-        memcpy(buf, s->raw + s->raw_pos, k);
+        if (k) /* an empty memory source may have no buffer at all */
+            memcpy(buf, s->raw + s->raw_pos, k);
         s->raw_pos += k;
         return (ssize_t) k;
     }
@@ -197,7 +200,7 @@ void pf_source_close(pf_source *s)
         inflateEnd(&s->zs);
     if (s->close_fd)
         close(s->fd);
-    if (s->fd >= 0)
+    if (s->own_raw) /* also when open(2) failed and fd is still -1 */
         free(s->raw);
     free(s->name);
     free(s);

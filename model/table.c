@@ -86,9 +86,6 @@ static void on_record(int c, void *ctx)
     if (!L->header_done) {
         L->header_done = 1;
     } else if (L->field != t->ncols) {
-        /* Free what this record stored before failing. */
-        for (size_t j = 0; j < L->field && j < t->ncols; j++)
-            free(t->cells[t->nrows * t->ncols + j]);
         L->failed =
             pf_error_set(L->err, PF_EFORMAT, "%s: record %zu has %zu fields, header has %zu",
                          L->path, L->line, L->field, t->ncols);
@@ -135,6 +132,10 @@ int pf_table_load(pf_table **out, const char *path, pf_error *err)
                                         path, L.line, csv_strerror(csv_error(&p)));
         }
         rc = L.failed;
+        /* A record that failed part-way holds cells beyond nrows, which
+         * pf_table_free does not see. */
+        for (size_t j = 0; rc && L.header_done && j < L.field && j < t->ncols; j++)
+            free(t->cells[t->nrows * t->ncols + j]);
         if (!rc && t->ncols == 0)
             rc = pf_error_set(err, PF_EFORMAT, "reference table %s is empty", path);
     }
