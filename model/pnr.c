@@ -95,3 +95,11 @@ int pf_pnr_contains(const char *s, size_t n)
     }
     return 0;
 }
+
+int pf_pnr_contains_number(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.' || s[i] == ',')
+            return pf_pnr_contains(s, i);
+    return pf_pnr_contains(s, n);
+}

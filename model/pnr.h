@@ -16,4 +16,9 @@
  * forms YYMMDD-NNNN, YYMMDD+NNNN, YYMMDDNNNN, YYYYMMDD-NNNN, YYYYMMDDNNNN. */
 int pf_pnr_contains(const char *s, size_t n);
 
+/* The same for a field of a numeric column: digits after a decimal point
+ * or comma are a fraction ("0.811218987612"), not an identity number, so
+ * only the part before the first separator is scanned. */
+int pf_pnr_contains_number(const char *s, size_t n);
+
 #endif

@@ -396,7 +396,10 @@ static void on_field(void *data, size_t n, void *ctx)
     int m = R->field_map[j];
     /* Every field but the id is scanned, ignored ones too (MAP_IGNORE is -1,
      * the same as id_col in a schema without an id). */
-    if (!(m >= 0 && m == R->s->id_col) && pf_pnr_contains(s, n)) {
+    int numeric =
+        m >= 0 && (R->s->cols[m].type == PF_TYPE_NUMBER || R->s->cols[m].type == PF_TYPE_INTEGER);
+    if (!(m >= 0 && m == R->s->id_col) &&
+        (numeric ? pf_pnr_contains_number(s, n) : pf_pnr_contains(s, n))) {
         add_problem(R, name, PF_RULE_PERSONNUMMER, s, n,
                     "contains a personal identity number; only the id column may hold one");
         return;

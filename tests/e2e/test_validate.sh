@@ -86,6 +86,10 @@ expect_exit 1 "personnummer" -- "$PROFIL" validate --rejects pnr.rej pnr.csv
 expect_grep "^1,2,P1,anteckning,personnummer,<withheld>," pnr.rej "personnummer rule"
 if grep -q "811218" out.txt err.txt pnr.rej; then fail "personnummer leaked"; else pass; fi
 
+# A fraction in a numeric column is a number, whatever its digits.
+{ echo "$H"; row P1 45 0180 SE | sed 's/,7\.5,/,0.8112189876,/'; } > frac.csv
+expect_exit 0 "fraction digits in a numeric column" -- "$PROFIL" validate --no-rejects frac.csv
+
 # 8. JSON summary.
 expect_exit 1 "json summary" -- "$PROFIL" validate --json --no-rejects bad.csv
 expect_grep '"rows_rejected": 5' out.txt "json rejected count"

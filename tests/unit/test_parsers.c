@@ -193,6 +193,19 @@ static void test_pnr_not_detected(void **state)
     (void) state;
 }
 
+/* In a numeric column a fraction's digits are not an identity number, but
+ * the integer part still is scanned. 8112189876 passes the Luhn check. */
+static void test_pnr_in_numbers(void **state)
+{
+    assert_true(pf_pnr_contains("0.8112189876", 12));
+    assert_false(pf_pnr_contains_number("0.8112189876", 12));
+    assert_false(pf_pnr_contains_number("0,198112189876", 14));
+    assert_true(pf_pnr_contains_number("8112189876", 10));
+    assert_true(pf_pnr_contains_number("8112189876.0", 12));
+    assert_true(pf_pnr_contains_number("811218-9876", 11));
+    (void) state;
+}
+
 /* ---- UTF-8 -------------------------------------------------------------- */
 
 static int valid(const char *s)
@@ -575,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_number_rounding),
         cmocka_unit_test(test_pnr_detected),
         cmocka_unit_test(test_pnr_not_detected),
+        cmocka_unit_test(test_pnr_in_numbers),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
         cmocka_unit_test(test_strmap),

@@ -68,7 +68,9 @@ typedef struct pf_reader_options {
     int decimal;             /* PF_DECIMAL_*: AUTO accepts '.' always and ',' when the
                                 delimiter is ';' or tab */
     int passthrough_unknown; /* keep input columns the schema lacks (as strings) */
-    size_t max_field_bytes;  /* longest accepted field; 0 = 1 MiB */
+    size_t max_field_bytes;  /* longer fields reject their row (too_long); 0 = 1 MiB.
+                                Whatever the setting, a field over 16 MiB stops
+                                reading with PF_ELIMIT. */
     pf_reject_fn on_reject;  /* may be NULL */
     void *reject_ctx;
 } pf_reader_options;
@@ -102,7 +104,13 @@ int pf_reader_frame_new(pf_reader *r, size_t rows, pf_frame **out, pf_error *err
 /* Clears f and fills it with the next chunk of accepted rows. Returns 1
  * when f holds rows, 0 at the end of input (f empty), or a negative
  * pf_status on an input error that stops reading (I/O, corrupt gzip, a
- * field beyond max_field_bytes, an unterminated quote). */
+ * field over 16 MiB, an unterminated quote). After an error the input
+ * is unusable: the frame's rows are not to be used, the stats describe
+ * what was parsed before the error, and further calls return 0. The
+ * caller must treat the whole run as failed.
+ *
+ * Like most CSV readers, spaces and tabs around an unquoted field are
+ * trimmed (" 34 " reads as 34); inside quotes they are kept. */
 int pf_reader_read(pf_reader *r, pf_frame *f, pf_error *err);
 
 const pf_reader_stats *pf_reader_stats_get(const pf_reader *r);
