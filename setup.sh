@@ -21,7 +21,7 @@ ROWS=${ROWS:-650000}
 
 # What profil needs to build and run.
 packages=(build-essential cmake pkg-config libcsv-dev libcmocka-dev libgsl-dev
-          libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev)
+          libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev nettle-dev)
 # What the test suite needs in addition: clang for the fuzz targets.
 test_packages=(clang libclang-rt-14-dev)
 

@@ -143,6 +143,9 @@ static void print_text(const char *input, const pf_reader *r, const validate_ctx
             printf("%s%s", i ? ", " : "", unknown[i]);
         printf("\n");
     }
+    char sha[65];
+    pf_reader_input_sha256(r, sha);
+    printf("input sha256:   %s\n", sha);
     printf("rows read:      %lld\n", (long long) st->rows_read);
     printf("rows accepted:  %lld\n", (long long) st->rows_accepted);
     printf("rows rejected:  %lld\n", (long long) st->rows_rejected);
@@ -182,7 +185,10 @@ static void print_json(const char *input, const pf_reader *r, const validate_ctx
         json_object_set_new(rules, pf_rule_name((pf_rule) k), json_integer(st->problems[k]));
     for (size_t i = 0; i < v->ncols; i++)
         json_object_set_new(cols, v->cols[i].name, json_integer(v->cols[i].n));
+    char sha[65];
+    pf_reader_input_sha256(r, sha);
     json_object_set_new(o, "input", json_string(input));
+    json_object_set_new(o, "input_sha256", json_string(sha));
     json_object_set_new(o, "rows_read", json_integer(st->rows_read));
     json_object_set_new(o, "rows_accepted", json_integer(st->rows_accepted));
     json_object_set_new(o, "rows_rejected", json_integer(st->rows_rejected));

@@ -914,6 +914,11 @@ const pf_reader_stats *pf_reader_stats_get(const pf_reader *r)
     return &r->stats;
 }
 
+void pf_reader_input_sha256(const pf_reader *r, char hex[65])
+{
+    pf_source_sha256(r->src, hex);
+}
+
 char pf_reader_delimiter(const pf_reader *r)
 {
     return r->delim;

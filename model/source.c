@@ -7,6 +7,8 @@
  */
 #include "source.h"
 
+#include "profil/hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ struct pf_source {
     size_t raw_pos, raw_len;
     int raw_eof;
     uint64_t raw_total;
+    pf_sha256 sha; /* of the raw (on-disk) bytes */
     int gzip;
     int z_done; /* the current gzip member ended */
     z_stream zs;
@@ -50,6 +53,7 @@ static int fill_raw(pf_source *s, pf_error *err)
         s->raw_pos = 0;
         s->raw_len = (size_t) r;
         s->raw_total += (uint64_t) r;
+        pf_sha256_update(&s->sha, s->raw, (size_t) r);
         if (r == 0)
             s->raw_eof = 1;
         return 0;
@@ -71,6 +75,7 @@ static int start(pf_source *s, pf_error *err)
             return pf_error_set(err, PF_EIO, "cannot read %s: %s", s->name, strerror(errno));
         s->raw_len += (size_t) r;
         s->raw_total += (uint64_t) r;
+        pf_sha256_update(&s->sha, s->raw + 1, (size_t) r);
     }
     if (s->raw_len >= 2 && s->raw[0] == 0x1f && s->raw[1] == 0x8b) {
         s->gzip = 1;
@@ -86,6 +91,7 @@ static pf_source *alloc_source(const char *name)
     if (!s)
         return NULL;
     s->fd = -1;
+    pf_sha256_init(&s->sha);
     s->name = strdup(name);
     if (!s->name) {
         free(s);
@@ -134,6 +140,8 @@ int pf_source_open_memory(pf_source **out, const void *buf, size_t n, pf_error *
     s->raw = (unsigned char *) buf; /* never written for memory sources */
     s->raw_len = n;
     s->raw_total = n;
+    if (n)
+        pf_sha256_update(&s->sha, buf, n);
     int rc = start(s, err);
     if (rc) {
         s->raw = NULL;
@@ -185,6 +193,12 @@ ssize_t pf_source_read(pf_source *s, void *buf, size_t n, pf_error *err)
                                 s->zs.msg ? s->zs.msg : "inflate failed");
     }
     return (ssize_t) (n - s->zs.avail_out);
+}
+
+void pf_source_sha256(const pf_source *s, char *hex)
+{
+    pf_sha256 copy = s->sha; /* digesting resets; the source keeps its state */
+    pf_sha256_hex(&copy, hex);
 }
 
 uint64_t pf_source_raw_bytes(const pf_source *s)

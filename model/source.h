@@ -24,6 +24,10 @@ int pf_source_open_memory(pf_source **out, const void *buf, size_t n, pf_error *
  * negative pf_status with err filled. */
 ssize_t pf_source_read(pf_source *s, void *buf, size_t n, pf_error *err);
 
+/* SHA-256 (hex, PF_SHA256_HEX bytes) of the raw bytes consumed so far:
+ * of the whole file, as `sha256sum` prints it, once the end was reached. */
+void pf_source_sha256(const pf_source *s, char *hex);
+
 /* Compressed (on-disk) bytes consumed so far. */
 uint64_t pf_source_raw_bytes(const pf_source *s);
 

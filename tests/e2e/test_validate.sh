@@ -90,7 +90,11 @@ if grep -q "811218" out.txt err.txt pnr.rej; then fail "personnummer leaked"; el
 { echo "$H"; row P1 45 0180 SE | sed 's/,7\.5,/,0.8112189876,/'; } > frac.csv
 expect_exit 0 "fraction digits in a numeric column" -- "$PROFIL" validate --no-rejects frac.csv
 
-# 8. JSON summary.
+# 8. The input's SHA-256 is that of its bytes as stored (gzip too).
+expect_exit 1 "sha256 of a gzip input" -- "$PROFIL" validate --no-rejects bad.csv.gz
+expect_grep "^input sha256: +$(sha256sum < bad.csv.gz | cut -d' ' -f1)$" out.txt "input sha256"
+
+# 9. JSON summary.
 expect_exit 1 "json summary" -- "$PROFIL" validate --json --no-rejects bad.csv
 expect_grep '"rows_rejected": 5' out.txt "json rejected count"
 expect_grep '"out_of_range": 1' out.txt "json per-rule count"

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "profil/hash.h"
 #include "numparse.h"
 #include "pnr.h"
 #include "profil/csvout.h"
@@ -190,6 +191,24 @@ static void test_pnr_not_detected(void **state)
     assert_false(pnr(""));
     /* Only the first n bytes are scanned. */
     assert_false(pf_pnr_contains("811218-9876", 10));
+    (void) state;
+}
+
+/* SHA-256 test vectors from FIPS 180-2, appendix B. */
+static void test_sha256(void **state)
+{
+    char hex[PF_SHA256_HEX];
+    pf_sha256 h;
+    pf_sha256_init(&h);
+    pf_sha256_update(&h, "abc", 3);
+    pf_sha256_hex(&h, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    pf_sha256_init(&h);
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    pf_sha256_update(&h, two, 20); /* in two pieces: the state carries over */
+    pf_sha256_update(&h, two + 20, strlen(two) - 20);
+    pf_sha256_hex(&h, hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     (void) state;
 }
 
@@ -589,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_pnr_detected),
         cmocka_unit_test(test_pnr_not_detected),
         cmocka_unit_test(test_pnr_in_numbers),
+        cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
         cmocka_unit_test(test_strmap),

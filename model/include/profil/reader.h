@@ -115,6 +115,10 @@ int pf_reader_read(pf_reader *r, pf_frame *f, pf_error *err);
 
 const pf_reader_stats *pf_reader_stats_get(const pf_reader *r);
 
+/* SHA-256 of the input's bytes as stored (compressed, for gzip), as
+ * `sha256sum` prints it; complete once pf_reader_read has returned 0. */
+void pf_reader_input_sha256(const pf_reader *r, char hex[65]);
+
 /* The delimiter in use (detected or given). */
 char pf_reader_delimiter(const pf_reader *r);
 
