@@ -9,6 +9,8 @@
 
 static const pf_command commands[] = {
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
+    {"train", "fit a logistic regression model and evaluate it on a holdout split",
+     pf_cmd_train},
     {"validate", "check a CSV file against a schema and report every rejected row",
      pf_cmd_validate},
 };

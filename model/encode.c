@@ -42,19 +42,19 @@ void pf_encoder_free(pf_encoder *e)
     free(e);
 }
 
-/* Shortest text that reads back as the same double, so names are stable
- * through a write and a read. */
-static void format_number(char *buf, size_t n, double v)
+void pf_format_number(char *buf, size_t n, double v)
 {
     if (isinf(v)) {
         snprintf(buf, n, v < 0 ? "-inf" : "inf");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
+    /* Plain decimals first ("50", not "5e+01"), exponents only if needed. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, n, "%.*g", prec, v);
+            if ((pass || !strchr(buf, 'e')) && strtod(buf, NULL) == v)
+                return;
+        }
 }
 
 static int parse_bound(const char *s, size_t n, double *out)
@@ -215,7 +215,7 @@ static int parse_factor(parse_state *ps, const char *text, size_t n, pf_factor *
     name_append(ps, text, fn + 1);
     name_append(ps, c->name, strlen(c->name));
     for (size_t k = 1; k < want; k++) {
-        format_number(buf, sizeof buf, k == 1 ? f->a : f->b);
+        pf_format_number(buf, sizeof buf, k == 1 ? f->a : f->b);
         name_append(ps, ",", 1);
         name_append(ps, buf, strlen(buf));
     }

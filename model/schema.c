@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "profil/hash.h"
 #include "profil/table.h"
 #include "schema_impl.h"
 
@@ -652,6 +653,8 @@ int pf_schema_load(pf_schema **out, const char *path, pf_error *err)
     }
     s->id_col = -1;
     s->path = strdup(path);
+    if ((rc = pf_sha256_file(path, s->sha256, err)))
+        goto out;
     c.dir = strdup(dirname(pathcopy));
     if (!s->path || !c.dir) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");

@@ -101,6 +101,10 @@ void pf_encoder_rows(const pf_encoder *e, const pf_frame *f, size_t first, size_
 /* Value of one term for row i of f. */
 double pf_encoder_value(const pf_encoder *e, size_t term, const pf_frame *f, size_t i);
 
+/* The shortest text that reads back as v, without an exponent where one
+ * is not needed ("50", "0.25", "inf"): how numbers appear in term names. */
+void pf_format_number(char *buf, size_t n, double v);
+
 /* Whether term j involves schema column col. */
 int pf_term_uses(const pf_term *t, int col);
 

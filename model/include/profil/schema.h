@@ -76,9 +76,10 @@ typedef struct pf_column {
 } pf_column;
 
 typedef struct pf_schema {
-    char *path;    /* file it was loaded from */
-    char *name;    /* e.g. "af-inskrivning" */
-    char *version; /* schema version */
+    char *path;      /* file it was loaded from */
+    char sha256[65]; /* of that file's bytes */
+    char *name;      /* e.g. "af-inskrivning" */
+    char *version;   /* schema version */
     char *title;
     size_t ncols;
     pf_column *cols;

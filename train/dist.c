@@ -1,0 +1,166 @@
+/*
+ * dist.c - training distributions (see dist.h).
+ *
+ * Category counts are exact. Numeric quantiles come from a reservoir
+ * sample of at most RESERVOIR values per feature, replaced by a hash of
+ * (seed, position) rather than a random stream, so the result depends only
+ * on the rows and their order. At 100 000 values a decile is off by at
+ * most about 0.3 percentage points (binomial standard error 0.1).
+ */
+#include "dist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESERVOIR 100000
+
+typedef struct feature {
+    int col;
+    int numeric;
+    int64_t n, missing;
+    int64_t *counts; /* category: per level */
+    double sum;
+    double *sample;
+    size_t nsample;
+} feature;
+
+struct pf_dist {
+    const pf_schema *s;
+    uint64_t seed;
+    size_t nf;
+    feature *f;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+int pf_dist_new(pf_dist **out, const pf_encoder *e, uint64_t seed, pf_error *err)
+{
+    const pf_schema *S = e->schema;
+    pf_dist *d = calloc(1, sizeof *d);
+    if (!d || !(d->f = calloc(S->ncols, sizeof *d->f))) {
+        free(d);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    d->s = S;
+    d->seed = seed;
+    for (size_t c = 0; c < S->ncols; c++) {
+        int used = 0;
+        for (size_t j = 0; j < e->nterms && !used; j++)
+            used = pf_term_uses(&e->terms[j], (int) c);
+        if (!used)
+            continue;
+        feature *f = &d->f[d->nf++];
+        f->col = (int) c;
+        f->numeric = S->cols[c].type == PF_TYPE_INTEGER || S->cols[c].type == PF_TYPE_NUMBER;
+        f->counts = f->numeric ? NULL : calloc(S->cols[c].nlevels + 1, sizeof *f->counts);
+        f->sample = f->numeric ? malloc(RESERVOIR * sizeof *f->sample) : NULL;
+        if (f->numeric ? !f->sample : !f->counts) {
+            pf_dist_free(d);
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        }
+    }
+    *out = d;
+    return 0;
+}
+
+void pf_dist_free(pf_dist *d)
+{
+    if (!d)
+        return;
+    for (size_t k = 0; k < d->nf; k++) {
+        free(d->f[k].counts);
+        free(d->f[k].sample);
+    }
+    free(d->f);
+    free(d);
+}
+
+void pf_dist_add(pf_dist *d, const pf_frame *fr, size_t i)
+{
+    for (size_t k = 0; k < d->nf; k++) {
+        feature *f = &d->f[k];
+        f->n++;
+        if (!f->numeric) {
+            int32_t l = fr->col[f->col].cat[i];
+            if (l < 0)
+                f->missing++;
+            else
+                f->counts[l]++;
+            continue;
+        }
+        double x = fr->col[f->col].num[i];
+        if (isnan(x)) {
+            f->missing++;
+            continue;
+        }
+        f->sum += x;
+        uint64_t seen = (uint64_t) (f->n - f->missing); /* this value is number `seen` */
+        if (f->nsample < RESERVOIR) {
+            f->sample[f->nsample++] = x;
+        } else {
+            uint64_t j = mix(d->seed ^ mix(seen + (uint64_t) f->col * 0x100000000ULL)) % seen;
+            if (j < RESERVOIR)
+                f->sample[j] = x;
+        }
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+json_t *pf_dist_json(const pf_dist *d)
+{
+    json_t *root = json_object();
+    for (size_t k = 0; k < d->nf; k++) {
+        const feature *f = &d->f[k];
+        const pf_column *c = &d->s->cols[f->col];
+        json_t *o = json_object();
+        double n = f->n ? (double) f->n : 1;
+        json_object_set_new(o, "type", json_string(f->numeric ? "numeric" : "category"));
+        json_object_set_new(o, "n", json_integer(f->n));
+        json_object_set_new(o, "missing_share", json_real((double) f->missing / n));
+        if (!f->numeric) {
+            json_t *shares = json_object();
+            for (size_t l = 0; l < c->nlevels; l++)
+                json_object_set_new(shares, c->levels[l].code,
+                                    json_real((double) f->counts[l] / n));
+            json_object_set_new(o, "shares", shares);
+        } else {
+            int64_t present = f->n - f->missing;
+            json_object_set_new(o, "mean",
+                                present ? json_real(f->sum / (double) present) : json_null());
+            double *s = malloc((f->nsample ? f->nsample : 1) * sizeof *s);
+            json_t *probs = json_array(), *vals = json_array();
+            if (s && f->nsample) {
+                memcpy(s, f->sample, f->nsample * sizeof *s);
+                qsort(s, f->nsample, sizeof *s, cmp_double);
+                /* Type 7 quantiles (R's default), deciles. */
+                for (int q = 1; q <= 9; q++) {
+                    double h = (double) (f->nsample - 1) * q / 10.0;
+                    size_t lo = (size_t) floor(h);
+                    size_t hi = lo + 1 < f->nsample ? lo + 1 : lo;
+                    json_array_append_new(probs, json_real(q / 10.0));
+                    json_array_append_new(vals,
+                                          json_real(s[lo] + (h - (double) lo) * (s[hi] - s[lo])));
+                }
+            }
+            free(s);
+            json_t *qs = json_object();
+            json_object_set_new(qs, "probs", probs);
+            json_object_set_new(qs, "values", vals);
+            json_object_set_new(o, "quantiles", qs);
+        }
+        json_object_set_new(root, c->name, o);
+    }
+    return root;
+}
