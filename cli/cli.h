@@ -22,6 +22,7 @@ typedef struct pf_command {
 
 int pf_cmd_synth(int argc, char **argv);
 int pf_cmd_train(int argc, char **argv);
+int pf_cmd_model(int argc, char **argv);
 int pf_cmd_validate(int argc, char **argv);
 
 /* "profil 0.1.0" plus library versions, for --version. */

@@ -8,9 +8,9 @@
 #include "cli.h"
 
 static const pf_command commands[] = {
+    {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
-    {"train", "fit a logistic regression model and evaluate it on a holdout split",
-     pf_cmd_train},
+    {"train", "fit a logistic regression model and evaluate it on a holdout split", pf_cmd_train},
     {"validate", "check a CSV file against a schema and report every rejected row",
      pf_cmd_validate},
 };
