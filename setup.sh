@@ -2,7 +2,8 @@
 # setup.sh - sets profil up on Debian 12 and runs it.
 #
 #   ./setup.sh run    install packages, build, run the main job on the bundled
-#                     defaults (generate a synthetic population, validate it)
+#                     defaults (generate a synthetic population, validate it,
+#                     train the default model on it)
 #   ./setup.sh test   install packages, build, run the whole test suite, once
 #                     normally and once with -fsanitize=address,undefined
 #   ./setup.sh build  install packages and build only
@@ -64,7 +65,12 @@ run)
     build/profil synth --rows "$ROWS" --seed 20200330 --output "$OUT/population.csv"
     say "validating it against the bundled schema"
     build/profil validate --rejects "$OUT/population.rejects.csv" "$OUT/population.csv"
-    say "done: $OUT/population.csv (ground truth: $OUT/population.truth.json)"
+    say "training the default logistic model on it (holdout: 20 %)"
+    build/profil train --output "$OUT/model.json" --coef-csv "$OUT/coefficients.csv" \
+        "$OUT/population.csv"
+    say "done: $OUT/population.csv (ground truth $OUT/population.truth.json),"
+    say "      $OUT/model.json and $OUT/coefficients.csv; the bundled default model"
+    say "      data/models/af-logit.json is the same fit (data/models/make-default.sh)"
     ;;
 test)
     install_packages "${packages[@]}" "${test_packages[@]}"
