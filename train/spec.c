@@ -240,7 +240,8 @@ static int expand_interaction(ctx *c, json_t *t, const char *where, colset *out)
         for (size_t j = 0; !rc && j < b.n; j++) {
             if (a.c[i].is_missing_indicator || b.c[j].is_missing_indicator)
                 continue; /* missingness enters through the main effects */
-            char expr[COL_TEXT], level[COL_TEXT];
+            /* Room for both sides: push() refuses what is too long. */
+            char expr[2 * COL_TEXT + 2], level[2 * COL_TEXT + 2];
             snprintf(expr, sizeof expr, "%s:%s", a.c[i].expr, b.c[j].expr);
             snprintf(level, sizeof level, "%s%s%s", a.c[i].level,
                      *a.c[i].level && *b.c[j].level ? ":" : "", b.c[j].level);
