@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "profil/schema.h"
+
 void pf_cli_print_version(FILE *fp)
 {
     fprintf(fp, "profil %s\n", PROFIL_VERSION);
@@ -62,6 +64,19 @@ const char *pf_cli_data_path(char *buf, size_t n, const char *relative)
 {
     snprintf(buf, n, "%s/%s", pf_cli_datadir(), relative);
     return buf;
+}
+
+int pf_cli_load_schema(const char *cmd, const char *path, pf_schema **out)
+{
+    char buf[4096];
+    pf_error err = {0};
+    if (!path)
+        path = pf_cli_data_path(buf, sizeof buf, PF_DEFAULT_SCHEMA);
+    if (pf_schema_load(out, path, &err)) {
+        pf_cli_error(cmd, "%s", err.message);
+        return PF_EXIT_USAGE;
+    }
+    return 0;
 }
 
 int pf_cli_parse_count(const char *s, long long *out)

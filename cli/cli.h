@@ -41,6 +41,13 @@ const char *pf_cli_datadir(void);
 /* Path of a bundled data file (relative to the data directory) in buf. */
 const char *pf_cli_data_path(char *buf, size_t n, const char *relative);
 
+struct pf_schema;
+
+/* Loads the schema at path, or the bundled default when path is NULL;
+ * prints the error as "profil CMD: ..." and returns PF_EXIT_USAGE on
+ * failure, 0 on success. */
+int pf_cli_load_schema(const char *cmd, const char *path, struct pf_schema **out);
+
 /* The default schema's path. */
 #define PF_DEFAULT_SCHEMA "schema/af-inskrivning.json"
 

@@ -169,7 +169,6 @@ int pf_cmd_model(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},  {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     const char *cmd = "model";
-    char schema_buf[4096];
     const char *schema_path = NULL, *out_path = NULL, *label = NULL;
     int c;
     optind = 1;
@@ -200,14 +199,9 @@ int pf_cmd_model(int argc, char **argv)
     int is_from = strcmp(action, "from-table") == 0, is_coef = strcmp(action, "coef") == 0;
     if (!is_from && !is_coef)
         return pf_cli_usage_error(cmd, "unknown action '%s' (from-table or coef)", action);
-    if (!schema_path)
-        schema_path = pf_cli_data_path(schema_buf, sizeof schema_buf, PF_DEFAULT_SCHEMA);
-    pf_error err = {0};
     pf_schema *s = NULL;
-    if (pf_schema_load(&s, schema_path, &err)) {
-        pf_cli_error(cmd, "%s", err.message);
+    if (pf_cli_load_schema(cmd, schema_path, &s))
         return PF_EXIT_USAGE;
-    }
     int rc;
     if (is_from) {
         if (!label)

@@ -214,7 +214,6 @@ int pf_cmd_validate(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     const char *cmd = "validate";
-    char schema_buf[4096];
     const char *schema_path = NULL, *rejects_opt = NULL;
     int no_rejects = 0, json = 0, quiet = 0;
     pf_reader_options ropt = {0};
@@ -276,15 +275,10 @@ int pf_cmd_validate(int argc, char **argv)
     if (argc - optind > 1)
         return pf_cli_usage_error(cmd, "expected at most one input file");
     const char *input = optind < argc ? argv[optind] : "-";
-    if (!schema_path)
-        schema_path = pf_cli_data_path(schema_buf, sizeof schema_buf, PF_DEFAULT_SCHEMA);
-
     pf_error err = {0};
     pf_schema *schema = NULL;
-    if (pf_schema_load(&schema, schema_path, &err)) {
-        pf_cli_error(cmd, "%s", err.message);
+    if (pf_cli_load_schema(cmd, schema_path, &schema))
         return PF_EXIT_USAGE;
-    }
     validate_ctx v = {0};
     ropt.on_reject = on_reject;
     ropt.reject_ctx = &v;

@@ -244,7 +244,7 @@ int pf_cmd_train(int argc, char **argv)
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     const char *cmd = "train";
-    char schema_buf[4096], spec_buf[4096];
+    char spec_buf[4096];
     const char *schema_path = NULL, *spec_path = NULL, *out_path = "model.json";
     const char *coef_csv = NULL;
     double holdout = -1, l2 = -1;
@@ -304,8 +304,6 @@ int pf_cmd_train(int argc, char **argv)
     if (argc - optind > 1)
         return pf_cli_usage_error(cmd, "expected at most one input file");
     const char *input = optind < argc ? argv[optind] : "-";
-    if (!schema_path)
-        schema_path = pf_cli_data_path(schema_buf, sizeof schema_buf, PF_DEFAULT_SCHEMA);
     if (!spec_path)
         spec_path = pf_cli_data_path(spec_buf, sizeof spec_buf, "models/af-logit.spec.json");
 
@@ -326,8 +324,9 @@ int pf_cmd_train(int argc, char **argv)
     int exit_code = PF_EXIT_USAGE;
     train_ctx tc = {.cmd = cmd, .quiet = quiet};
 
-    if (pf_schema_load(&schema, schema_path, &err) ||
-        pf_spec_load(&spec, spec_path, schema, &err)) {
+    if (pf_cli_load_schema(cmd, schema_path, &schema))
+        goto out;
+    if (pf_spec_load(&spec, spec_path, schema, &err)) {
         pf_cli_error(cmd, "%s", err.message);
         goto out;
     }
