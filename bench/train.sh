@@ -8,7 +8,7 @@
 #
 # Environment: PROFIL (default build/profil), RUNS (hyperfine runs of each
 # profil command, default 5), PEER_RUNS (runs of each peer, the faster one
-# counts, default 2). Installs its peers from Debian when they are missing
+# counts, default 3). Installs its peers from Debian when they are missing
 # (r-base-core, r-cran-data.table, python3-pandas, python3-sklearn,
 # python3-numpy, hyperfine). Exit status 1 when the coefficients disagree.
 #
@@ -27,7 +27,7 @@ ROWS=${1:-1e6}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROFIL=${PROFIL:-$root/build/profil}
 RUNS=${RUNS:-5}
-PEER_RUNS=${PEER_RUNS:-2}
+PEER_RUNS=${PEER_RUNS:-3}
 PY=/usr/bin/python3 # Debian's, whatever python3 comes first on PATH
 SPEC=$root/bench/train/spec40.json
 REGION=${PROFIL_DATA:-$root/data}/ref/fodelseland-region.csv
@@ -104,7 +104,7 @@ cmd=("$PROFIL" validate --no-rejects "$tmp/pop.csv")
 /usr/bin/time -f '%e %M' -o "$tmp/time" "${cmd[@]}" >/dev/null
 read -r _ "rss[validate]" <"$tmp/time"
 hf+=("$(quoted)")
-hyperfine -N -w 1 -r "$RUNS" --export-json "$tmp/h.json" "${hf[@]}" >/dev/null
+hyperfine -N -w 1 -r "$RUNS" --export-json "$tmp/h.json" "${hf[@]}" >/dev/null 2>"$tmp/hf.err"
 read -r "secs[t1]" "secs[t2]" "secs[validate]" < <($PY -c "import json, sys
 print(*(r['median'] for r in json.load(open(sys.argv[1]))['results']))" "$tmp/h.json")
 
@@ -176,6 +176,9 @@ echo "profil: median of $RUNS runs (hyperfine); peers: the faster of $PEER_RUNS 
 echo "from one run each (/usr/bin/time). fit* = pf_irls_fit measured with perf uprobes (median"
 echo "of 3); fit~ = train - validate, an upper bound (also encoding and training distributions)."
 echo "IRLS iterations: R $(step R iterations), sklearn $(step sklearn iterations)."
+if grep -q outlier "$tmp/hf.err"; then
+    echo "hyperfine saw statistical outliers: other load on the machine; compare the load averages."
+fi
 echo
 
 # --- goals -------------------------------------------------------------------------

@@ -87,11 +87,13 @@ typedef struct worker {
     struct fit *f;
     double *xa;  /* CHUNK x (p + 1): sqrt(W) [x z] */
     double *eta; /* CHUNK */
+    double *w;   /* CHUNK: weights with excluded rows set to 0 */
     pthread_t thread;
 } worker;
 
 typedef struct fit {
     const pf_design *d;
+    const unsigned char *exclude; /* rows left out, or NULL */
     size_t n, p, q, nchunks;
     int intercept;
 
@@ -265,6 +267,11 @@ static void chunk_run(fit *f, worker *wk, size_t c)
     double *slot = slot_at(f, c);
     pf_design_view v;
     pf_design_rows_at(f->d, c * CHUNK, CHUNK, &v);
+    if (f->exclude) {
+        for (size_t i = 0; i < v.n; i++)
+            wk->w[i] = f->exclude[v.first + i] ? 0.0 : v.w[i];
+        v.w = wk->w;
+    }
     memset(slot + f->q * f->q, 0, NSCALAR * sizeof *slot);
     switch (f->kind) {
     case PASS_START:
@@ -378,6 +385,7 @@ static void fit_release(fit *f)
         for (int t = 0; t < f->nworkers; t++) {
             free(f->workers[t].xa);
             free(f->workers[t].eta);
+            free(f->workers[t].w);
         }
         free(f->workers);
     }
@@ -429,7 +437,8 @@ static int fit_init(fit *f, const pf_design *d, int threads)
         f->workers[t].f = f;
         f->workers[t].xa = malloc(CHUNK * f->q * sizeof(double));
         f->workers[t].eta = malloc(CHUNK * sizeof(double));
-        if (!f->workers[t].xa || !f->workers[t].eta)
+        f->workers[t].w = malloc(CHUNK * sizeof(double));
+        if (!f->workers[t].xa || !f->workers[t].eta || !f->workers[t].w)
             return PF_ENOMEM;
     }
     /* Start the threads behind a gate, so that the barriers can be sized by
@@ -1043,6 +1052,7 @@ int pf_irls_fit(const pf_design *d, const pf_irls_options *opt, pf_irls_result *
 
     fit f;
     int rc = fit_init(&f, d, o.threads);
+    f.exclude = o.exclude;
     if (rc) {
         rc = pf_error_set(err, rc, "fit: out of memory");
     } else {

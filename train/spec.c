@@ -267,8 +267,9 @@ static int column_or_none(ctx *c, json_t *root, const char *key, int *out)
 
 int pf_spec_load(pf_spec **out, const char *path, const pf_schema *s, pf_error *err)
 {
-    static const char *const keys[] = {"format",    "name",  "description", "label",   "weight",
-                                       "intercept", "terms", "fit",         "holdout", NULL};
+    static const char *const keys[] = {"format",  "name",      "description", "label",
+                                       "weight",  "intercept", "terms",       "fit",
+                                       "holdout", "cv_folds",  NULL};
     *out = NULL;
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -304,6 +305,13 @@ int pf_spec_load(pf_spec **out, const char *path, const pf_schema *s, pf_error *
                           lc->name);
         goto out;
     }
+    json_t *cv = json_object_get(root, "cv_folds");
+    if (cv && (!json_is_integer(cv) || json_integer_value(cv) < 0 || json_integer_value(cv) == 1 ||
+               json_integer_value(cv) > 100)) {
+        rc = pf_error_set(err, PF_EINVAL, "%s: cv_folds is 0 (none) or 2 to 100", path);
+        goto out;
+    }
+    spec->cv_folds = cv ? (int) json_integer_value(cv) : 0;
     json_t *icpt = json_object_get(root, "intercept");
     spec->intercept = icpt ? json_is_true(icpt) : 1;
 
@@ -404,6 +412,12 @@ static uint64_t mix(uint64_t x)
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
     return x ^ (x >> 31);
+}
+
+int pf_spec_fold(const pf_spec *spec, int64_t row, int k)
+{
+    uint64_t h = mix(mix(spec->seed ^ 0x5DEECE66DULL) ^ (uint64_t) row);
+    return (int) (h % (uint64_t) k);
 }
 
 int pf_spec_holdout_row(const pf_spec *spec, int64_t row)

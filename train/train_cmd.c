@@ -62,6 +62,8 @@ static void usage(FILE *fp)
             "      --seed N          seed of the holdout split (default: the specification's)\n"
             "      --l2 LAMBDA       ridge penalty (default: the specification's, usually 0)\n"
             "      --max-iter N      IRLS iteration cap (default 25)\n"
+            "      --cv K            also estimate out-of-sample metrics by K-fold cross-\n"
+            "                        validation on the fit rows (K refits)\n"
             "  -t, --threads N       threads for the fit (default: all cores; the result is\n"
             "                        the same for every N)\n"
             "  -q, --quiet           print nothing but errors\n"
@@ -172,6 +174,83 @@ static int write_coef_csv(const char *path, const pf_encoder *e, const pf_irls_r
     return pf_outfile_commit(o, err);
 }
 
+/* k-fold cross-validation on the fit rows: each fold is left out through
+ * the fitter's exclude mask (no copy of the design), refitted, and scored;
+ * returns the per-fold metrics and their mean and standard deviation. */
+static int cross_validate(const pf_design *d, const uint8_t *fold, int k,
+                          const pf_irls_options *base, json_t **out, pf_error *err)
+{
+    size_t n = pf_design_rows(d), p = pf_design_cols(d);
+    unsigned char *exclude = malloc(n ? n : 1);
+    double *pp = malloc((n ? n : 1) * sizeof *pp), *yy = malloc((n ? n : 1) * sizeof *yy);
+    double *ww = malloc((n ? n : 1) * sizeof *ww);
+    pf_metrics_workspace *ws = NULL;
+    json_t *folds = json_array();
+    double sum[3] = {0}, sum2[3] = {0};
+    int rc = exclude && pp && yy && ww ? pf_metrics_workspace_new(n, &ws, err)
+                                       : pf_error_set(err, PF_ENOMEM, "out of memory");
+    for (int f = 0; !rc && f < k; f++) {
+        for (size_t i = 0; i < n; i++)
+            exclude[i] = fold[i] == f;
+        pf_irls_options o = *base;
+        o.exclude = exclude;
+        pf_irls_result *r = NULL;
+        if ((rc = pf_irls_fit(d, &o, &r, err))) {
+            char why[PF_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->message : "");
+            rc = pf_error_set(err, rc, "cross-validation, fold %d of %d: %s", f + 1, k, why);
+            break;
+        }
+        size_t m = 0;
+        pf_design_view v;
+        for (size_t first = 0; first < n; first += v.n) {
+            pf_design_rows_at(d, first, n - first, &v);
+            for (size_t i = 0; i < v.n; i++) {
+                if (!exclude[first + i])
+                    continue;
+                double eta = 0;
+                for (size_t j = 0; j < p; j++)
+                    eta += v.x[i * p + j] * r->coef[j];
+                pp[m] = 1 / (1 + exp(-eta));
+                yy[m] = v.y[i];
+                ww[m++] = v.w[i];
+            }
+        }
+        pf_irls_result_free(r);
+        pf_metrics_summary ms;
+        if ((rc = pf_metrics_summarize(pp, yy, ww, m, ws, &ms, err)))
+            break;
+        double val[3] = {ms.auc.auc, ms.loss.log_loss, ms.loss.brier};
+        for (int q = 0; q < 3; q++) {
+            sum[q] += val[q];
+            sum2[q] += val[q] * val[q];
+        }
+        json_array_append_new(folds,
+                              json_pack("{s:i,s:I,s:f,s:f,s:f}", "fold", f, "rows", (json_int_t) m,
+                                        "auc", val[0], "log_loss", val[1], "brier", val[2]));
+    }
+    if (!rc) {
+        static const char *const names[3] = {"auc", "log_loss", "brier"};
+        json_t *o = json_object();
+        json_object_set_new(o, "folds_k", json_integer(k));
+        for (int q = 0; q < 3; q++) {
+            double mean = sum[q] / k, var = (sum2[q] - k * mean * mean) / (k - 1);
+            json_object_set_new(
+                o, names[q], json_pack("{s:f,s:f}", "mean", mean, "sd", var > 0 ? sqrt(var) : 0.0));
+        }
+        json_object_set_new(o, "folds", folds);
+        folds = NULL;
+        *out = o;
+    }
+    json_decref(folds);
+    pf_metrics_workspace_free(ws);
+    free(exclude);
+    free(pp);
+    free(yy);
+    free(ww);
+    return rc;
+}
+
 /* Predicted probabilities of the holdout rows under the fitted coefficients. */
 static int holdout_predict(const pf_design *h, const pf_irls_result *r, double **pp, double **yy,
                            double **ww)
@@ -230,25 +309,20 @@ static int design_subset(const pf_design *d, const uint8_t *keep, const pf_desig
 
 int pf_cmd_train(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"schema", required_argument, NULL, 's'},
-                                             {"spec", required_argument, NULL, 'm'},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"coef-csv", required_argument, NULL, 'C'},
-                                             {"holdout", required_argument, NULL, 'H'},
-                                             {"seed", required_argument, NULL, 'S'},
-                                             {"l2", required_argument, NULL, 'L'},
-                                             {"max-iter", required_argument, NULL, 'I'},
-                                             {"threads", required_argument, NULL, 't'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"schema", required_argument, NULL, 's'},  {"spec", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},  {"coef-csv", required_argument, NULL, 'C'},
+        {"holdout", required_argument, NULL, 'H'}, {"seed", required_argument, NULL, 'S'},
+        {"l2", required_argument, NULL, 'L'},      {"max-iter", required_argument, NULL, 'I'},
+        {"cv", required_argument, NULL, 'K'},      {"threads", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     const char *cmd = "train";
     char spec_buf[4096];
     const char *schema_path = NULL, *spec_path = NULL, *out_path = "model.json";
     const char *coef_csv = NULL;
     double holdout = -1, l2 = -1;
-    long long seed = -1, max_iter = 0, threads = 0;
+    long long seed = -1, max_iter = 0, threads = 0, cv = -1;
     int quiet = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:m:o:t:qhV", longopts, NULL)) != -1) {
@@ -283,6 +357,10 @@ int pf_cmd_train(int argc, char **argv)
         case 'I':
             if (pf_cli_parse_count(optarg, &max_iter) || max_iter < 1 || max_iter > 10000)
                 return pf_cli_usage_error(cmd, "--max-iter takes 1 to 10000");
+            break;
+        case 'K':
+            if (pf_cli_parse_count(optarg, &cv) || cv == 1 || cv > 100)
+                return pf_cli_usage_error(cmd, "--cv takes 0 (none) or 2 to 100");
             break;
         case 't':
             if (pf_cli_parse_count(optarg, &threads) || threads < 1 || threads > 256)
@@ -319,7 +397,8 @@ int pf_cmd_train(int argc, char **argv)
     pf_metrics_workspace *ws = NULL;
     double *hp = NULL, *hy = NULL, *hw = NULL;
     batch bf = {0}, bh = {0};
-    uint8_t *keep = NULL;
+    uint8_t *keep = NULL, *fold = NULL;
+    size_t nfold = 0, fold_cap = 0;
     json_t *dropped = json_array();
     int exit_code = PF_EXIT_USAGE;
     train_ctx tc = {.cmd = cmd, .quiet = quiet};
@@ -338,6 +417,8 @@ int pf_cmd_train(int argc, char **argv)
         spec->l2 = l2;
     if (max_iter)
         spec->max_iter = (int) max_iter;
+    if (cv >= 0)
+        spec->cv_folds = (int) cv;
 
     pf_encoder *enc = spec->enc;
     size_t p = enc->nterms;
@@ -394,8 +475,21 @@ int pf_cmd_train(int argc, char **argv)
             pf_encoder_rows(enc, f, i, 1, b->x + b->n * p, p);
             b->y[b->n] = y;
             b->w[b->n] = w;
-            if (!is_hold)
+            if (!is_hold) {
                 pf_dist_add(dist, f, i);
+                if (spec->cv_folds >= 2) {
+                    if (nfold == fold_cap) {
+                        fold_cap = fold_cap ? 2 * fold_cap : 65536;
+                        uint8_t *nf = realloc(fold, fold_cap);
+                        if (!nf) {
+                            rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
+                            goto fail;
+                        }
+                        fold = nf;
+                    }
+                    fold[nfold++] = (uint8_t) pf_spec_fold(spec, f->row[i], spec->cv_folds);
+                }
+            }
             if (++b->n == BATCH && (rc = flush_batch(b, &err)))
                 goto fail;
         }
@@ -447,6 +541,10 @@ int pf_cmd_train(int argc, char **argv)
     pf_irls_options iopt = {
         .max_iter = spec->max_iter, .tol = spec->tol, .l2 = spec->l2, .threads = (int) threads};
     if ((rc = pf_irls_fit(fit, &iopt, &res, &err)))
+        goto fail;
+    json_t *cv_json = json_null();
+    if (spec->cv_folds >= 2 &&
+        (rc = cross_validate(fit, fold, spec->cv_folds, &iopt, &cv_json, &err)))
         goto fail;
 
     /* Holdout evaluation. */
@@ -507,6 +605,7 @@ int pf_cmd_train(int argc, char **argv)
     }
     json_object_set_new(model->meta, "training", training);
     json_object_set_new(model->meta, "holdout", holdout_json);
+    json_object_set_new(model->meta, "cross_validation", cv_json);
     json_object_set_new(model->meta, "distributions", pf_dist_json(dist));
     if ((rc = pf_model_save(model, out_path, &err)))
         goto fail;
@@ -537,6 +636,14 @@ int pf_cmd_train(int argc, char **argv)
                    json_real_value(json_object_get(h, "brier")),
                    json_real_value(json_object_get(h, "calibration_intercept")),
                    json_real_value(json_object_get(h, "calibration_slope")));
+        json_t *cvj = json_object_get(model->meta, "cross_validation");
+        if (json_is_object(cvj))
+            printf("%d-fold CV: AUC %.4f (sd %.4f), log-loss %.4f (sd %.4f)\n",
+                   (int) json_integer_value(json_object_get(cvj, "folds_k")),
+                   json_real_value(json_object_get(json_object_get(cvj, "auc"), "mean")),
+                   json_real_value(json_object_get(json_object_get(cvj, "auc"), "sd")),
+                   json_real_value(json_object_get(json_object_get(cvj, "log_loss"), "mean")),
+                   json_real_value(json_object_get(json_object_get(cvj, "log_loss"), "sd")));
         printf("model:      %s (sha256 %s)\n", out_path, model->sha256);
     }
     exit_code = PF_EXIT_OK;
@@ -546,6 +653,7 @@ fail:
 out:
     json_decref(dropped);
     free(keep);
+    free(fold);
     free(hp);
     free(hy);
     free(hw);

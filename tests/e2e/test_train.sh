@@ -26,6 +26,12 @@ expect_exit 0 "train default, 2 threads" -- "$PROFIL" train -q --threads 2 -o m2
 if cmp -s m1.json m2.json; then pass; else fail "model differs between 1 and 2 threads"; fi
 expect_grep "\"data_sha256\": \"$(sha256sum < small.csv | cut -d' ' -f1)\"" m1.json "data hash"
 
+# Cross-validation: K refits; the mean AUC is close to the holdout's.
+expect_exit 0 "train with 5-fold CV" -- "$PROFIL" train --cv 5 -o cv.json small.csv
+expect_grep "^5-fold CV: AUC 0\.7[0-9]+ \(sd 0\.0[0-9]+\)" out.txt "CV summary"
+expect_grep '"folds_k": 5' cv.json "CV in the model file"
+expect_exit 2 "one fold" -- "$PROFIL" train --cv 1 small.csv
+
 # 3. Coefficient table round trip: export, rebuild, export again.
 expect_exit 0 "model coef" -- "$PROFIL" model coef m1.json -o t1.csv
 expect_exit 0 "model from-table" -- "$PROFIL" model from-table t1.csv -o rebuilt.json

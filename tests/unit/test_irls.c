@@ -785,6 +785,47 @@ static void test_design_append(void **state)
     pf_irls_result_free(NULL);
 }
 
+/* Leaving rows out through the exclude mask fits the same model as a design
+ * without them (summation order differs, so to 1e-10, not bitwise). */
+static void test_exclude_mask(void **state)
+{
+    const size_t n = 3000, p = 3;
+    const char *names[] = {"(Intercept)", "x1", "x2"};
+    pf_design_options dopt = {.has_intercept = 1};
+    pf_design *all, *sub;
+    pf_error err;
+    assert_int_equal(pf_design_new(&all, p, names, &dopt, &err), 0);
+    assert_int_equal(pf_design_new(&sub, p, names, &dopt, &err), 0);
+    unsigned char *exclude = calloc(n, 1);
+    for (size_t i = 0; i < n; i++) {
+        double x[3] = {1, sin(0.37 * (double) i), cos(1.3 * (double) i)};
+        double eta = -0.4 + 1.1 * x[1] - 0.7 * x[2];
+        /* A deterministic outcome that is not separable: a fixed "uniform". */
+        double u = fmod(0.618033988749895 * (double) (i + 1), 1.0);
+        double y = u < 1 / (1 + exp(-eta)), w = 1 + (double) (i % 3);
+        exclude[i] = i % 5 == 2;
+        assert_int_equal(pf_design_append(all, 1, x, &y, &w, NULL, &err), 0);
+        if (!exclude[i])
+            assert_int_equal(pf_design_append(sub, 1, x, &y, &w, NULL, &err), 0);
+    }
+    pf_irls_options masked = {.exclude = exclude, .threads = 2};
+    pf_irls_result *a, *b;
+    assert_int_equal(pf_irls_fit(all, &masked, &a, &err), 0);
+    assert_int_equal(pf_irls_fit(sub, NULL, &b, &err), 0);
+    for (size_t j = 0; j < p; j++) {
+        assert_true(fabs(a->coef[j] - b->coef[j]) <= 1e-10 * fabs(b->coef[j]));
+        assert_true(fabs(a->se[j] - b->se[j]) <= 1e-10 * fabs(b->se[j]));
+    }
+    assert_true(fabs(a->deviance - b->deviance) <= 1e-10 * b->deviance);
+    assert_true(a->nobs == b->nobs);
+    pf_irls_result_free(a);
+    pf_irls_result_free(b);
+    pf_design_free(all);
+    pf_design_free(sub);
+    free(exclude);
+    (void) state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -804,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_intercept_only),
         cmocka_unit_test(test_not_converged_and_progress),
         cmocka_unit_test(test_design_append),
+        cmocka_unit_test(test_exclude_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

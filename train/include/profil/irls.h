@@ -53,6 +53,9 @@ typedef struct pf_irls_options {
                                          intercept (when the design has one) */
     int threads;                      /* 0 = one per online processor */
     int separation_is_error;          /* separation fails the fit instead of warning */
+    const unsigned char *exclude;     /* one flag per design row, nonzero = leave the row out
+                                         (as if its weight were 0), e.g. a cross-validation
+                                         fold; NULL = every row */
     void (*progress)(void *ctx, int iter, double deviance); /* after each iteration, or NULL */
     void *progress_ctx;
 } pf_irls_options;

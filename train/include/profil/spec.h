@@ -32,6 +32,7 @@ typedef struct pf_spec {
     double holdout_fraction; /* share of rows held out, 0 for none */
     uint64_t seed;           /* decides the holdout split */
     int holdout_col;         /* boolean column: 1 = holdout row (overrides the fraction) */
+    int cv_folds;            /* k-fold cross-validation on the fit rows; 0 = none */
     pf_encoder *enc;         /* expanded terms, intercept first */
     char sha256[65];         /* of the specification file */
 } pf_spec;
@@ -47,6 +48,10 @@ void pf_spec_free(pf_spec *spec);
  * the seeded split: a hash of (seed, row), so the split depends on neither
  * chunking nor thread count. */
 int pf_spec_holdout_row(const pf_spec *spec, int64_t row);
+
+/* Cross-validation fold (0..k-1) of row number `row`, from a hash of
+ * (seed, row) independent of the holdout split's. */
+int pf_spec_fold(const pf_spec *spec, int64_t row, int k);
 
 #ifdef __cplusplus
 }
