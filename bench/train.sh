@@ -13,9 +13,9 @@
 # python3-numpy, hyperfine). Exit status 1 when the coefficients disagree.
 #
 # Whole-process wall time: the hyperfine median for profil, /usr/bin/time
-# for the peers; peak RSS: /usr/bin/time. The peers print the seconds of
-# their read, design and fit steps (bench/train/glm.R, sklearn_fit.py). profil prints no
-# timing; its fit is measured two ways:
+# for the peers; peak RSS: /usr/bin/time. The peers (bench/train/glm.R,
+# bench/train/sklearn_fit.py) print the seconds of their read, design and
+# fit steps. profil prints no timing; its fit is measured two ways:
 #   fit*  wall time of pf_irls_fit itself, from perf uprobes on its entry and
 #         return (when perf can place them, i.e. as root with uprobes);
 #   fit~  `profil train` minus `profil validate` of the same file (medians),

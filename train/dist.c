@@ -1,11 +1,14 @@
 /*
  * dist.c - training distributions (see dist.h).
  *
- * Category counts are exact. Numeric quantiles come from a reservoir
- * sample of at most RESERVOIR values per feature, replaced by a hash of
- * (seed, position) rather than a random stream, so the result depends only
- * on the rows and their order. At 100 000 values a decile is off by at
- * most about 0.3 percentage points (binomial standard error 0.1).
+ * Category counts are exact. Numeric quantiles come from a systematic
+ * sample: every value while there is room for RESERVOIR, then every 2nd,
+ * 4th, ... (when the buffer fills, every other kept value is dropped and
+ * the stride doubles). That costs a counter per row, needs no random
+ * numbers, depends only on the rows and their order, and keeps between
+ * RESERVOIR / 2 and RESERVOIR values evenly spread over the input: a decile
+ * from 50 000 values is within about 0.4 percentage points (binomial
+ * standard error 0.13).
  */
 #include "dist.h"
 
@@ -23,24 +26,16 @@ typedef struct feature {
     double sum;
     double *sample;
     size_t nsample;
+    uint64_t stride, phase; /* keep a value when phase reaches stride */
 } feature;
 
 struct pf_dist {
     const pf_schema *s;
-    uint64_t seed;
     size_t nf;
     feature *f;
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
-int pf_dist_new(pf_dist **out, const pf_encoder *e, uint64_t seed, pf_error *err)
+int pf_dist_new(pf_dist **out, const pf_encoder *e, pf_error *err)
 {
     const pf_schema *S = e->schema;
     pf_dist *d = calloc(1, sizeof *d);
@@ -49,7 +44,6 @@ int pf_dist_new(pf_dist **out, const pf_encoder *e, uint64_t seed, pf_error *err
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
     d->s = S;
-    d->seed = seed;
     for (size_t c = 0; c < S->ncols; c++) {
         int used = 0;
         for (size_t j = 0; j < e->nterms && !used; j++)
@@ -61,6 +55,7 @@ int pf_dist_new(pf_dist **out, const pf_encoder *e, uint64_t seed, pf_error *err
         f->numeric = S->cols[c].type == PF_TYPE_INTEGER || S->cols[c].type == PF_TYPE_NUMBER;
         f->counts = f->numeric ? NULL : calloc(S->cols[c].nlevels + 1, sizeof *f->counts);
         f->sample = f->numeric ? malloc(RESERVOIR * sizeof *f->sample) : NULL;
+        f->stride = 1;
         if (f->numeric ? !f->sample : !f->counts) {
             pf_dist_free(d);
             return pf_error_set(err, PF_ENOMEM, "out of memory");
@@ -101,14 +96,18 @@ void pf_dist_add(pf_dist *d, const pf_frame *fr, size_t i)
             continue;
         }
         f->sum += x;
-        uint64_t seen = (uint64_t) (f->n - f->missing); /* this value is number `seen` */
-        if (f->nsample < RESERVOIR) {
-            f->sample[f->nsample++] = x;
-        } else {
-            uint64_t j = mix(d->seed ^ mix(seen + (uint64_t) f->col * 0x100000000ULL)) % seen;
-            if (j < RESERVOIR)
-                f->sample[j] = x;
+        if (++f->phase < f->stride)
+            continue;
+        f->phase = 0;
+        if (f->nsample == RESERVOIR) {
+            for (size_t k2 = 0; k2 < RESERVOIR / 2; k2++)
+                f->sample[k2] = f->sample[2 * k2 + 1];
+            f->nsample = RESERVOIR / 2;
+            f->stride *= 2;
+            f->phase = f->stride / 2; /* the next kept value is a stride after the last */
+            continue;
         }
+        f->sample[f->nsample++] = x;
     }
 }
 

@@ -14,9 +14,8 @@
 
 typedef struct pf_dist pf_dist;
 
-/* Tracks every schema column the encoder's terms use. seed makes the
- * numeric reservoir sample reproducible. */
-int pf_dist_new(pf_dist **out, const pf_encoder *e, uint64_t seed, pf_error *err);
+/* Tracks every schema column the encoder's terms use. */
+int pf_dist_new(pf_dist **out, const pf_encoder *e, pf_error *err);
 void pf_dist_free(pf_dist *d);
 
 /* Adds row i of f. */

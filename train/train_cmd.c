@@ -435,7 +435,7 @@ int pf_cmd_train(int argc, char **argv)
         rc = pf_design_new(&hold, p, names, &dopt, &err);
     free(names);
     if (!rc)
-        rc = pf_dist_new(&dist, enc, spec->seed, &err);
+        rc = pf_dist_new(&dist, enc, &err);
     if (!rc && (batch_init(&bf, fit, p) || batch_init(&bh, hold, p)))
         rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
     if (rc) {
