@@ -23,6 +23,7 @@
 #include "profil/irls.h"
 #include "profil/metrics.h"
 #include "profil/model.h"
+#include "profil/prefetch.h"
 #include "profil/reader.h"
 #include "profil/spec.h"
 
@@ -389,7 +390,8 @@ int pf_cmd_train(int argc, char **argv)
     pf_schema *schema = NULL;
     pf_spec *spec = NULL;
     pf_reader *r = NULL;
-    pf_frame *f = NULL;
+    pf_frame *f = NULL; /* owned by the prefetcher */
+    pf_prefetch *pre = NULL;
     pf_design *fit = NULL, *hold = NULL, *fit2 = NULL;
     pf_dist *dist = NULL;
     pf_irls_result *res = NULL;
@@ -450,9 +452,10 @@ int pf_cmd_train(int argc, char **argv)
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
-    if ((rc = pf_reader_frame_new(r, 8192, &f, &err)))
+    /* Parsing runs on its own thread, overlapping with encoding here. */
+    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, &err)))
         goto fail;
-    while ((rc = pf_reader_read(r, f, &err)) > 0) {
+    while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
             double y = label_value(f, spec->label_col, i);
             if (!(y == 0 || y == 1)) {
@@ -493,7 +496,10 @@ int pf_cmd_train(int argc, char **argv)
             if (++b->n == BATCH && (rc = flush_batch(b, &err)))
                 goto fail;
         }
+        pf_prefetch_release(pre, f);
     }
+    pf_prefetch_stop(pre); /* the reader (and its statistics) are ours again */
+    pre = NULL;
     if (rc < 0 || (rc = flush_batch(&bf, &err)) || (rc = flush_batch(&bh, &err)))
         goto fail;
 
@@ -666,7 +672,7 @@ out:
     pf_design_free(fit);
     pf_design_free(hold);
     pf_design_free(fit2);
-    pf_frame_free(f);
+    pf_prefetch_stop(pre);
     pf_reader_close(r);
     pf_spec_free(spec);
     pf_schema_free(schema);

@@ -1,0 +1,46 @@
+/*
+ * prefetch.h - reads frames on a background thread while the caller works
+ * on earlier ones.
+ *
+ * Parsing and checking CSV is a third or more of a training or scoring
+ * run and uses one core; with a prefetcher it overlaps with whatever the
+ * caller does to each frame (encoding, scoring, writing). Frames arrive in
+ * input order, so results do not depend on timing. The reader belongs to
+ * the prefetch thread until pf_prefetch_stop(): its reject callback runs
+ * on that thread.
+ */
+#ifndef PROFIL_PREFETCH_H
+#define PROFIL_PREFETCH_H
+
+#include <stddef.h>
+
+#include "profil/frame.h"
+#include "profil/reader.h"
+#include "profil/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pf_prefetch pf_prefetch;
+
+/* Starts reading r into a ring of nframes frames (at least 2) of about
+ * `rows` rows each. */
+int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nframes, pf_error *err);
+
+/* Waits for the next frame in input order. Returns 1 with *f set (hand it
+ * back with pf_prefetch_release when done), 0 at the end of input, or the
+ * reader's negative status with err filled. */
+int pf_prefetch_next(pf_prefetch *p, pf_frame **f, pf_error *err);
+
+/* Returns a frame obtained from pf_prefetch_next to the ring. */
+void pf_prefetch_release(pf_prefetch *p, pf_frame *f);
+
+/* Stops the thread (also midway), frees the frames. Accepts NULL. The
+ * reader is the caller's again afterwards. */
+void pf_prefetch_stop(pf_prefetch *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
