@@ -438,7 +438,7 @@ int pf_cmd_train(int argc, char **argv)
     free(names);
     if (!rc)
         rc = pf_dist_new(&dist, enc, &err);
-    if (!rc && (batch_init(&bf, fit, p) || batch_init(&bh, hold, p)))
+    if (!rc && (batch_init(&bf, fit, p) || batch_init(&bh, hold, p) || !(keep = calloc(p, 1))))
         rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
     if (rc) {
         pf_cli_error(cmd, "%s", err.message);
@@ -475,7 +475,11 @@ int pf_cmd_train(int argc, char **argv)
             int is_hold = spec->holdout_col >= 0 ? f->col[spec->holdout_col].cat[i] == 1
                                                  : pf_spec_holdout_row(spec, f->row[i]);
             batch *b = is_hold ? &bh : &bf;
-            pf_encoder_rows(enc, f, i, 1, b->x + b->n * p, p);
+            double *x = b->x + b->n * p;
+            pf_encoder_rows(enc, f, i, 1, x, p);
+            if (!is_hold && w > 0)
+                for (size_t j = 0; j < p; j++)
+                    keep[j] |= x[j] != 0; /* which terms are ever nonzero */
             b->y[b->n] = y;
             b->w[b->n] = w;
             if (!is_hold) {
@@ -505,18 +509,8 @@ int pf_cmd_train(int argc, char **argv)
 
     /* A term that is zero in every training row (a level never seen) cannot
      * be estimated: it is dropped, and the model says so. */
-    keep = malloc(p);
     size_t nkeep = 0;
     {
-        pf_design_view v;
-        size_t n = pf_design_rows(fit);
-        memset(keep, 0, p);
-        for (size_t first = 0; first < n; first += v.n) {
-            pf_design_rows_at(fit, first, n - first, &v);
-            for (size_t i = 0; i < v.n; i++)
-                for (size_t j = 0; j < p; j++)
-                    keep[j] |= v.x[i * p + j] != 0 && v.w[i] > 0;
-        }
         for (size_t j = 0; j < p; j++) {
             nkeep += keep[j];
             if (!keep[j]) {
