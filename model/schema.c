@@ -17,6 +17,7 @@
 
 #include "numparse.h"
 #include "profil/hash.h"
+#include "profil/jsonkeys.h"
 #include "profil/table.h"
 #include "schema_impl.h"
 
@@ -61,20 +62,9 @@ static int lookup_name(const char *const *names, int n, const char *s)
 
 #define FAIL(ctx, ...) pf_error_set((ctx)->err, PF_ESCHEMA, __VA_ARGS__)
 
-/* Every key of obj must be in the NULL-terminated list. */
 static int check_keys(loadctx *c, json_t *obj, const char *where, const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, key) == 0;
-        if (!ok)
-            return FAIL(c, "%s: %s: unknown key '%s'", c->path, where, key);
-    }
-    return 0;
+    return pf_json_check_keys(obj, allowed, c->path, where, PF_ESCHEMA, c->err);
 }
 
 /* Copies a required (or optional, when out may stay NULL) string member. */

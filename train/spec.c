@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "profil/hash.h"
+#include "profil/jsonkeys.h"
 
 #define SPEC_FORMAT "profil-modelspec/1"
 #define COL_TEXT    512
@@ -57,17 +58,7 @@ static int push(ctx *c, colset *cs, const char *expr, const char *level, int mis
 
 static int check_keys(ctx *c, json_t *obj, const char *where, const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, key) == 0;
-        if (!ok)
-            return pf_error_set(c->err, PF_EINVAL, "%s: %s: unknown key '%s'", c->path, where, key);
-    }
-    return 0;
+    return pf_json_check_keys(obj, allowed, c->path, where, PF_EINVAL, c->err);
 }
 
 /* Reads an increasing array of finite numbers. */
