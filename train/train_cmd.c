@@ -36,12 +36,6 @@ typedef struct batch {
     double *x, *y, *w;
 } batch;
 
-typedef struct train_ctx {
-    const char *cmd;
-    int quiet;
-    long long excluded_label, excluded_weight;
-} train_ctx;
-
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -112,12 +106,6 @@ static double label_value(const pf_frame *f, int col, size_t i)
     return c->num[i];
 }
 
-static void on_reject(void *ctx, const pf_problem *p)
-{
-    (void) ctx;
-    (void) p; /* counted by the reader; `profil validate` lists them */
-}
-
 static json_t *metrics_json(const pf_metrics_summary *m, const pf_metrics_bin *bins, size_t nbins)
 {
     json_t *o = json_object();
@@ -175,13 +163,36 @@ static int write_coef_csv(const char *path, const pf_encoder *e, const pf_irls_r
     return pf_outfile_commit(o, err);
 }
 
+/* Predicted probability, label and weight of the rows of d whose select
+ * flag is set (all rows when select is NULL), in row order; returns how
+ * many were written. */
+static size_t predict_rows(const pf_design *d, const pf_irls_result *r, const unsigned char *select,
+                           double *pp, double *yy, double *ww)
+{
+    size_t n = pf_design_rows(d), p = pf_design_cols(d), m = 0;
+    pf_design_view v;
+    for (size_t first = 0; first < n; first += v.n) {
+        pf_design_rows_at(d, first, n - first, &v);
+        for (size_t i = 0; i < v.n; i++) {
+            if (select && !select[first + i])
+                continue;
+            double eta;
+            pf_irls_linpred(r, v.x + i * p, 0.0, &eta, NULL);
+            pp[m] = 1 / (1 + exp(-eta));
+            yy[m] = v.y[i];
+            ww[m++] = v.w[i];
+        }
+    }
+    return m;
+}
+
 /* k-fold cross-validation on the fit rows: each fold is left out through
  * the fitter's exclude mask (no copy of the design), refitted, and scored;
  * returns the per-fold metrics and their mean and standard deviation. */
 static int cross_validate(const pf_design *d, const uint8_t *fold, int k,
                           const pf_irls_options *base, json_t **out, pf_error *err)
 {
-    size_t n = pf_design_rows(d), p = pf_design_cols(d);
+    size_t n = pf_design_rows(d);
     unsigned char *exclude = malloc(n ? n : 1);
     double *pp = malloc((n ? n : 1) * sizeof *pp), *yy = malloc((n ? n : 1) * sizeof *yy);
     double *ww = malloc((n ? n : 1) * sizeof *ww);
@@ -202,21 +213,7 @@ static int cross_validate(const pf_design *d, const uint8_t *fold, int k,
             rc = pf_error_set(err, rc, "cross-validation, fold %d of %d: %s", f + 1, k, why);
             break;
         }
-        size_t m = 0;
-        pf_design_view v;
-        for (size_t first = 0; first < n; first += v.n) {
-            pf_design_rows_at(d, first, n - first, &v);
-            for (size_t i = 0; i < v.n; i++) {
-                if (!exclude[first + i])
-                    continue;
-                double eta = 0;
-                for (size_t j = 0; j < p; j++)
-                    eta += v.x[i * p + j] * r->coef[j];
-                pp[m] = 1 / (1 + exp(-eta));
-                yy[m] = v.y[i];
-                ww[m++] = v.w[i];
-            }
-        }
+        size_t m = predict_rows(d, r, exclude, pp, yy, ww); /* the left-out fold */
         pf_irls_result_free(r);
         pf_metrics_summary ms;
         if ((rc = pf_metrics_summarize(pp, yy, ww, m, ws, &ms, err)))
@@ -256,24 +253,13 @@ static int cross_validate(const pf_design *d, const uint8_t *fold, int k,
 static int holdout_predict(const pf_design *h, const pf_irls_result *r, double **pp, double **yy,
                            double **ww)
 {
-    size_t n = pf_design_rows(h), p = pf_design_cols(h);
+    size_t n = pf_design_rows(h);
     *pp = malloc((n ? n : 1) * sizeof **pp);
     *yy = malloc((n ? n : 1) * sizeof **yy);
     *ww = malloc((n ? n : 1) * sizeof **ww);
     if (!*pp || !*yy || !*ww)
         return PF_ENOMEM;
-    pf_design_view v;
-    for (size_t first = 0; first < n; first += v.n) {
-        pf_design_rows_at(h, first, n - first, &v);
-        for (size_t i = 0; i < v.n; i++) {
-            double eta = 0;
-            for (size_t j = 0; j < p; j++)
-                eta += v.x[i * p + j] * r->coef[j];
-            (*pp)[first + i] = 1 / (1 + exp(-eta));
-            (*yy)[first + i] = v.y[i];
-            (*ww)[first + i] = v.w[i];
-        }
-    }
+    predict_rows(h, r, NULL, *pp, *yy, *ww);
     return 0;
 }
 
@@ -403,7 +389,7 @@ int pf_cmd_train(int argc, char **argv)
     size_t nfold = 0, fold_cap = 0;
     json_t *dropped = json_array();
     int exit_code = PF_EXIT_USAGE;
-    train_ctx tc = {.cmd = cmd, .quiet = quiet};
+    long long excluded_label = 0, excluded_weight = 0; /* rows left out */
 
     if (pf_cli_load_schema(cmd, schema_path, &schema))
         goto out;
@@ -446,7 +432,8 @@ int pf_cmd_train(int argc, char **argv)
     }
     exit_code = PF_EXIT_FAIL;
 
-    pf_reader_options ropt = {.on_reject = on_reject, .reject_ctx = &tc};
+    /* Rejected rows are counted by the reader; `profil validate` lists them. */
+    pf_reader_options ropt = {0};
     if ((rc = pf_reader_open(&r, schema, input, &ropt, &err))) {
         pf_cli_error(cmd, "%s: %s", input, err.message);
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
@@ -460,7 +447,7 @@ int pf_cmd_train(int argc, char **argv)
             double y = label_value(f, spec->label_col, i);
             if (!(y == 0 || y == 1)) {
                 if (isnan(y)) {
-                    tc.excluded_label++;
+                    excluded_label++;
                     continue;
                 }
                 rc = pf_error_set(&err, PF_EINVAL, "row %lld: label %s is %g, not 0 or 1",
@@ -469,7 +456,7 @@ int pf_cmd_train(int argc, char **argv)
             }
             double w = spec->weight_col >= 0 ? label_value(f, spec->weight_col, i) : 1;
             if (!(w >= 0) || !isfinite(w)) {
-                tc.excluded_weight++;
+                excluded_weight++;
                 continue;
             }
             int is_hold = spec->holdout_col >= 0 ? f->col[spec->holdout_col].cat[i] == 1
@@ -589,10 +576,10 @@ int pf_cmd_train(int argc, char **argv)
         "s:o,s:o}",
         "data_sha256", data_sha, "spec", sp->name, "spec_sha256", sp->sha256, "rows_read",
         (json_int_t) st->rows_read, "rows_rejected", (json_int_t) st->rows_rejected,
-        "rows_label_missing", (json_int_t) tc.excluded_label, "rows_weight_invalid",
-        (json_int_t) tc.excluded_weight, "rows_fit", (json_int_t) pf_design_rows(fit),
-        "rows_holdout", (json_int_t) nh, "seed", (json_int_t) sp->seed, "options",
-        "holdout_fraction", sp->holdout_fraction, "max_iter",
+        "rows_label_missing", (json_int_t) excluded_label, "rows_weight_invalid",
+        (json_int_t) excluded_weight, "rows_fit", (json_int_t) pf_design_rows(fit), "rows_holdout",
+        (json_int_t) nh, "seed", (json_int_t) sp->seed, "options", "holdout_fraction",
+        sp->holdout_fraction, "max_iter",
         (json_int_t) (sp->max_iter ? sp->max_iter : PF_IRLS_DEFAULT_MAX_ITER), "tol",
         sp->tol > 0 ? sp->tol : PF_IRLS_DEFAULT_TOL, "holdout_column", (json_int_t) sp->holdout_col,
         "l2", sp->l2, "deviance", res->deviance, "null_deviance", res->null_deviance, "aic",
@@ -617,8 +604,8 @@ int pf_cmd_train(int argc, char **argv)
                data_sha);
         printf("rows:       %lld read, %lld rejected, %lld without label, %lld bad weight; "
                "%zu fit, %zu holdout\n",
-               (long long) st->rows_read, (long long) st->rows_rejected, tc.excluded_label,
-               tc.excluded_weight, pf_design_rows(fit), nh);
+               (long long) st->rows_read, (long long) st->rows_rejected, excluded_label,
+               excluded_weight, pf_design_rows(fit), nh);
         print_coefficients(res);
         printf("deviance %.4f on %.0f df (null %.4f), AIC %.4f, %d iterations%s\n", res->deviance,
                res->df_residual, res->null_deviance, res->aic, res->iterations,
