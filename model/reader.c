@@ -340,7 +340,8 @@ static void convert(pf_reader *R, int c, const char *s, size_t n)
     }
 }
 
-static void header_field(pf_reader *R, const char *s, size_t n)
+/* text_ok: field_text_ok()'s verdict on the name. */
+static void header_field(pf_reader *R, const char *s, size_t n, int text_ok)
 {
     if (R->fatal)
         return;
@@ -348,7 +349,7 @@ static void header_field(pf_reader *R, const char *s, size_t n)
         R->fatal = pf_error_set(R->err, PF_ELIMIT, "header has more than %d columns", MAX_FIELDS);
         return;
     }
-    if (!pf_utf8_valid(s, n) || memchr(s, 0, n)) {
+    if (!text_ok) {
         R->fatal = pf_error_set(R->err, PF_EHEADER, "header column %zu is not valid UTF-8",
                                 R->nfields + 1);
         return;
@@ -378,7 +379,7 @@ static void on_field(void *data, size_t n, void *ctx)
     /* Also counts the lines of quoted fields that span lines. */
     int text_ok = field_text_ok(R, s, n);
     if (!R->header_done) {
-        header_field(R, s, n);
+        header_field(R, s, n, text_ok);
         return;
     }
     if (j >= R->nfields)
