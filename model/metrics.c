@@ -207,33 +207,38 @@ static size_t sort_rows(const double *p, const double *w, size_t n, sort_key *ke
  * sums are, so a positive above every negative gets exactly 1 and a negative
  * above every positive exactly 0, and separated classes give an AUC of
  * exactly 1 or 0. */
+/* The negative (r0) and positive (r1) weight of the run of equal scores
+ * starting at sorted position s; returns the position after the run. */
+static size_t run_weights(const sort_key *keys, const double *y, const double *w, size_t s,
+                          size_t m, double *r0, double *r1)
+{
+    size_t e;
+    *r0 = *r1 = 0.0;
+    for (e = s; e < m && keys[e].p == keys[s].p; e++) {
+        size_t i = keys[e].i;
+        if (y[i] == 1.0)
+            *r1 += weight(w, i);
+        else
+            *r0 += weight(w, i);
+    }
+    return e;
+}
+
 static void placements(const double *p, const double *y, const double *w, size_t n, sort_key *keys,
                        double *place)
 {
     size_t m = sort_rows(p, w, n, keys);
     double tot0 = 0.0, tot1 = 0.0;
     for (size_t s = 0, e; s < m; s = e) {
-        double r0 = 0.0, r1 = 0.0;
-        for (e = s; e < m && keys[e].p == keys[s].p; e++) {
-            size_t i = keys[e].i;
-            if (y[i] == 1.0)
-                r1 += weight(w, i);
-            else
-                r0 += weight(w, i);
-        }
+        double r0, r1;
+        e = run_weights(keys, y, w, s, m, &r0, &r1);
         tot0 += r0;
         tot1 += r1;
     }
     double below0 = 0.0, below1 = 0.0;
     for (size_t s = 0, e; s < m; s = e) {
-        double r0 = 0.0, r1 = 0.0;
-        for (e = s; e < m && keys[e].p == keys[s].p; e++) {
-            size_t i = keys[e].i;
-            if (y[i] == 1.0)
-                r1 += weight(w, i);
-            else
-                r0 += weight(w, i);
-        }
+        double r0, r1;
+        e = run_weights(keys, y, w, s, m, &r0, &r1);
         double v10 = tot0 > 0.0 ? (below0 + 0.5 * r0) / tot0 : 0.0;
         double v01 = tot1 > 0.0 ? 1.0 - (below1 + 0.5 * r1) / tot1 : 0.0;
         for (size_t k = s; k < e; k++) {
