@@ -98,7 +98,8 @@ static void batch_free(batch *b)
     free(b->w);
 }
 
-static double label_value(const pf_frame *f, int col, size_t i)
+/* A boolean or numeric column as a double; NaN when missing. */
+static double column_value(const pf_frame *f, int col, size_t i)
 {
     const pf_colbuf *c = &f->col[col];
     if (c->cat)
@@ -444,7 +445,7 @@ int pf_cmd_train(int argc, char **argv)
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
-            double y = label_value(f, spec->label_col, i);
+            double y = column_value(f, spec->label_col, i);
             if (!(y == 0 || y == 1)) {
                 if (isnan(y)) {
                     excluded_label++;
@@ -454,7 +455,7 @@ int pf_cmd_train(int argc, char **argv)
                                   (long long) f->row[i], schema->cols[spec->label_col].name, y);
                 goto fail;
             }
-            double w = spec->weight_col >= 0 ? label_value(f, spec->weight_col, i) : 1;
+            double w = spec->weight_col >= 0 ? column_value(f, spec->weight_col, i) : 1;
             if (!(w >= 0) || !isfinite(w)) {
                 excluded_weight++;
                 continue;
