@@ -48,6 +48,7 @@ void pf_model_free(pf_model *m)
     free(m->coef);
     free(m->se);
     free(m->cov);
+    free(m->ref);
     json_decref(m->meta);
     free(m);
 }
@@ -88,6 +89,8 @@ int pf_model_save(pf_model *m, const char *path, pf_error *err)
         json_object_set_new(t, "coefficient", real_or_null(m->coef[j]));
         if (m->se)
             json_object_set_new(t, "std_error", real_or_null(m->se[j]));
+        if (m->ref)
+            json_object_set_new(t, "reference_value", real_or_null(m->ref[j]));
         json_array_append_new(terms, t);
     }
     json_object_set_new(root, "terms", terms);
@@ -191,6 +194,7 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
         goto out;
     size_t p = json_array_size(terms);
     int has_se = 1;
+    size_t nref = 0;
     for (size_t j = 0; j < p; j++) {
         json_t *t = json_array_get(terms, j);
         const char *expr = json_string_value(json_object_get(t, "term"));
@@ -206,13 +210,19 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
             goto out;
         }
         has_se &= json_object_get(t, "std_error") != NULL;
+        nref += json_object_get(t, "reference_value") != NULL;
+    }
+    if (nref && nref != p) {
+        rc = fail(err, path, "either every term or none has a 'reference_value'");
+        goto out;
     }
     if ((rc = pf_encoder_check_missing(enc, err)))
         goto out;
     if ((rc = pf_model_new(&m, s, kind, label, enc, err)))
         goto out;
     enc = NULL;
-    if (has_se && !(m->se = malloc(p * sizeof *m->se))) {
+    if ((has_se && !(m->se = malloc(p * sizeof *m->se))) ||
+        (nref && !(m->ref = malloc(p * sizeof *m->ref)))) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
     }
@@ -225,6 +235,12 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
         }
         if (m->se && read_number(json_object_get(t, "std_error"), &m->se[j])) {
             rc = pf_error_set(err, PF_EFORMAT, "%s: term '%s': bad std_error", path,
+                              m->enc->terms[j].name);
+            goto out;
+        }
+        if (m->ref && (read_number(json_object_get(t, "reference_value"), &m->ref[j]) ||
+                       !isfinite(m->ref[j]))) {
+            rc = pf_error_set(err, PF_EFORMAT, "%s: term '%s': bad reference_value", path,
                               m->enc->terms[j].name);
             goto out;
         }

@@ -12,6 +12,7 @@
 #include <gsl/gsl_cdf.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,26 @@ static int holdout_predict(const pf_design *h, const pf_irls_result *r, double *
 }
 
 /* Copies the columns kept[j] != 0 of d into a new design. */
+/* The weighted mean of every term over the fitted rows: the reference
+ * profile that reasons are measured from (decide.h). Summed in row order,
+ * so the result does not depend on the thread count. */
+static int term_means(const pf_design *d, size_t p, double **out)
+{
+    double *sum = calloc(p, sizeof *sum), wsum = 0;
+    if (!(*out = sum))
+        return -1;
+    pf_design_view v;
+    for (size_t first = 0; pf_design_rows_at(d, first, SIZE_MAX, &v) > 0; first += v.n)
+        for (size_t i = 0; i < v.n; i++) {
+            wsum += v.w[i];
+            for (size_t j = 0; j < p; j++)
+                sum[j] += v.w[i] * v.x[i * p + j];
+        }
+    for (size_t j = 0; j < p; j++)
+        sum[j] = wsum > 0 ? sum[j] / wsum : 0;
+    return 0;
+}
+
 static int design_subset(const pf_design *d, const uint8_t *keep, const pf_design_options *dopt,
                          pf_design **out, pf_error *err)
 {
@@ -566,6 +587,10 @@ int pf_cmd_train(int argc, char **argv)
     }
     memcpy(model->se, res->se, p * sizeof *res->se);
     memcpy(model->cov, res->cov, p * p * sizeof *res->cov);
+    if (term_means(fit, p, &model->ref)) {
+        rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
+        goto fail;
+    }
     const pf_reader_stats *st = pf_reader_stats_get(r);
     char data_sha[65];
     pf_reader_input_sha256(r, data_sha);

@@ -36,6 +36,9 @@ typedef struct pf_model {
     double *coef;               /* enc->nterms */
     double *se;                 /* enc->nterms, or NULL when unknown */
     double *cov;                /* nterms x nterms row-major, or NULL when unknown */
+    double *ref;                /* enc->nterms reference values: the weighted mean of each
+                                   term over the training rows (the average profile that
+                                   reasons are measured from), or NULL when unknown */
     char sha256[PF_SHA256_HEX]; /* of the file loaded or saved; "" before */
     struct json_t *meta;        /* training, holdout, distributions: owned JSON object */
 } pf_model;

@@ -1,0 +1,257 @@
+/*
+ * decide.c - the one scoring function (see decide.h).
+ *
+ * Rows are decided in blocks: the encoder writes a block of design rows,
+ * the model gives each row's logit and per-feature contributions, and the
+ * policy turns p into group, level or track, target groups, area,
+ * compensation and eligibility. Each row's result depends on that row
+ * alone and every sum runs in a fixed order, so the output is the same
+ * whatever the chunking or thread count.
+ */
+#include "profil/decide.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 64 /* rows encoded at a time */
+
+/* Where a term's contribution goes: up to three features, shared equally. */
+typedef struct term_share {
+    uint8_t nfeat;
+    uint16_t feat[PF_TERM_MAX_FACTORS];
+    double share;
+} term_share;
+
+struct pf_decider {
+    const pf_model *m;
+    const pf_policy *pol;
+    int nreasons;
+    size_t nterms;
+    size_t nfeat;
+    int *feat_col;     /* schema column of each feature */
+    term_share *share; /* per term */
+    double *ref;       /* per term reference value (zeros when the model has none) */
+    double ref_logit;
+};
+
+int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
+                   const pf_decider_options *opt, pf_error *err)
+{
+    *out = NULL;
+    if (m->schema != p->schema &&
+        (strcmp(m->schema->name, p->schema->name) || strcmp(m->schema->sha256, p->schema->sha256)))
+        return pf_error_set(err, PF_EINVAL,
+                            "model %s and policy %s were loaded with different schemas (%s, %s)",
+                            m->sha256, p->name, m->schema->name, p->schema->name);
+    int nreasons = opt && opt->reasons ? opt->reasons : 3;
+    if (nreasons < 0 || nreasons > PF_DECISION_MAX_REASONS)
+        return pf_error_set(err, PF_EINVAL, "reasons must be 0 to %d", PF_DECISION_MAX_REASONS);
+    pf_decider *d = calloc(1, sizeof *d);
+    const pf_encoder *e = m->enc;
+    size_t ncols = m->schema->ncols;
+    int *slot = malloc(ncols * sizeof *slot);
+    if (!d || !slot)
+        goto oom;
+    d->m = m;
+    d->pol = p;
+    d->nreasons = nreasons;
+    d->nterms = e->nterms;
+    d->share = calloc(e->nterms, sizeof *d->share);
+    d->ref = calloc(e->nterms, sizeof *d->ref);
+    d->feat_col = malloc(ncols * sizeof *d->feat_col);
+    if (!d->share || !d->ref || !d->feat_col)
+        goto oom;
+    /* Features in schema column order. */
+    for (size_t c = 0; c < ncols; c++)
+        slot[c] = -1;
+    for (size_t c = 0; c < ncols; c++)
+        for (size_t j = 0; j < e->nterms; j++)
+            if (pf_term_uses(&e->terms[j], (int) c)) {
+                slot[c] = (int) d->nfeat;
+                d->feat_col[d->nfeat++] = (int) c;
+                break;
+            }
+    for (size_t j = 0; j < e->nterms; j++) {
+        term_share *ts = &d->share[j];
+        const pf_term *t = &e->terms[j];
+        for (size_t k = 0; k < t->nfactors; k++) {
+            int s = slot[t->factor[k].col], seen = 0;
+            for (size_t q = 0; q < ts->nfeat; q++)
+                seen |= ts->feat[q] == s;
+            if (!seen)
+                ts->feat[ts->nfeat++] = (uint16_t) s;
+        }
+        ts->share = ts->nfeat ? 1.0 / ts->nfeat : 0;
+        if (m->ref)
+            d->ref[j] = m->ref[j];
+        d->ref_logit += m->coef[j] * d->ref[j];
+    }
+    free(slot);
+    *out = d;
+    return 0;
+oom:
+    free(slot);
+    pf_decider_free(d);
+    return pf_error_set(err, PF_ENOMEM, "out of memory");
+}
+
+void pf_decider_free(pf_decider *d)
+{
+    if (!d)
+        return;
+    free(d->feat_col);
+    free(d->share);
+    free(d->ref);
+    free(d);
+}
+
+const pf_model *pf_decider_model(const pf_decider *d)
+{
+    return d->m;
+}
+
+const pf_policy *pf_decider_policy(const pf_decider *d)
+{
+    return d->pol;
+}
+
+const int *pf_decider_features(const pf_decider *d, size_t *n)
+{
+    *n = d->nfeat;
+    return d->feat_col;
+}
+
+double pf_decider_reference_logit(const pf_decider *d)
+{
+    return d->ref_logit;
+}
+
+/* logit and contributions of one encoded row x. */
+static double explain_row(const pf_decider *d, const double *x, double *contrib)
+{
+    const double *coef = d->m->coef;
+    double eta = 0;
+    memset(contrib, 0, d->nfeat * sizeof *contrib);
+    for (size_t j = 0; j < d->nterms; j++) {
+        eta += coef[j] * x[j];
+        const term_share *ts = &d->share[j];
+        if (!ts->nfeat)
+            continue; /* the intercept */
+        double c = coef[j] * (x[j] - d->ref[j]) * ts->share;
+        for (size_t q = 0; q < ts->nfeat; q++)
+            contrib[ts->feat[q]] += c;
+    }
+    return eta;
+}
+
+double pf_decider_contributions(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
+{
+    double x[d->nterms ? d->nterms : 1];
+    pf_encoder_rows(d->m->enc, f, i, 1, x, d->nterms);
+    return explain_row(d, x, contrib);
+}
+
+static double logistic(double eta)
+{
+    if (eta >= 0)
+        return 1 / (1 + exp(-eta));
+    double e = exp(eta);
+    return e / (1 + e);
+}
+
+/* Keeps the k largest |contribution| (ties: lower schema column first). */
+static void top_reasons(const pf_decider *d, const double *contrib, pf_decision *out)
+{
+    int k = d->nreasons, n = 0;
+    for (size_t q = 0; q < d->nfeat; q++) {
+        double c = contrib[q], a = fabs(c);
+        if (c == 0 || !(a == a))
+            continue;
+        /* Features come in column order, so an equal |c| already held stays first. */
+        int pos = n;
+        while (pos > 0 && fabs(out->reason[pos - 1].contribution) < a)
+            pos--;
+        if (pos >= k)
+            continue;
+        int last = n < k ? n : k - 1;
+        for (int r = last; r > pos; r--)
+            out->reason[r] = out->reason[r - 1];
+        out->reason[pos].col = d->feat_col[q];
+        out->reason[pos].contribution = c;
+        if (n < k)
+            n++;
+    }
+    out->nreasons = (uint8_t) n;
+}
+
+static void apply_policy(const pf_policy *pol, const pf_frame *f, size_t i, pf_decision *x)
+{
+    double p = x->p;
+    x->group = (int8_t) pf_policy_group(pol, p);
+    uint8_t gbit = (uint8_t) (1u << (x->group - 1));
+    x->level = 0;
+    x->track = 0;
+    if (pol->has_levels && (pol->level_groups & gbit))
+        x->level = p >= pol->level_a_min ? 'A' : p >= pol->level_b_min ? 'B' : 'C';
+    if (pol->has_tracks && (pol->track_groups & gbit)) {
+        int enhanced = p < pol->enhanced_below;
+        int language = pf_clause_holds(&pol->language_support, f, i);
+        x->track = (int8_t) (1 + language + 2 * enhanced);
+    }
+    x->target_groups = 0;
+    for (size_t k = 0; k < pol->ntarget_groups; k++)
+        if (pf_clause_holds(&pol->target_groups[k].when, f, i))
+            x->target_groups |= UINT32_C(1) << k;
+    x->area = -1;
+    x->compensation_model = 0;
+    int covered = 1; /* a policy without areas covers the whole country */
+    if (pol->area_col >= 0) {
+        int32_t lev = f->col[pol->area_col].cat[i];
+        x->area = lev >= 0 ? pol->area_of_level[lev] : -1;
+        covered = x->area >= 0;
+        if (covered)
+            x->compensation_model = (int8_t) pol->areas[x->area].compensation_model;
+    }
+    x->max_compensation = NAN;
+    if (covered && (x->level || x->track)) {
+        const pf_compensation *c =
+            pf_policy_compensation(pol, x->level, x->track, x->compensation_model);
+        if (c) /* always found: the loader checked every level and model */
+            x->max_compensation = c->max_per_participant;
+    }
+    x->failed_rule = -1;
+    for (size_t k = 0; k < pol->nrules; k++) {
+        const pf_rule *r = &pol->rules[k];
+        int ok = r->kind == PF_RULE_DELIVERY_AREA ? covered
+                 : r->kind == PF_RULE_GROUP       ? (r->groups & gbit) != 0
+                                                  : pf_clause_holds(&r->when, f, i);
+        if (!ok) {
+            x->failed_rule = (int16_t) k;
+            break;
+        }
+    }
+}
+
+int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf_decision *out,
+              pf_error *err)
+{
+    size_t p = d->nterms;
+    double *x = malloc((BLOCK * p + d->nfeat + 1) * sizeof *x);
+    if (!x)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    double *contrib = x + BLOCK * p;
+    for (size_t b = 0; b < n; b += BLOCK) {
+        size_t nb = n - b < BLOCK ? n - b : BLOCK;
+        pf_encoder_rows(d->m->enc, f, first + b, nb, x, p);
+        for (size_t i = 0; i < nb; i++) {
+            pf_decision *o = &out[b + i];
+            o->logit = explain_row(d, x + i * p, contrib);
+            o->p = logistic(o->logit);
+            top_reasons(d, contrib, o);
+            apply_policy(d->pol, f, first + b + i, o);
+        }
+    }
+    free(x);
+    return 0;
+}
