@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <zlib.h>
 
+#include "profil/model.h"
+#include "profil/policy.h"
 #include "profil/schema.h"
 
 void pf_cli_print_version(FILE *fp)
@@ -87,5 +90,75 @@ int pf_cli_parse_count(const char *s, long long *out)
     if (end == s || *end || errno || !(v >= 0) || v > 9e15 || v != floor(v))
         return -1;
     *out = (long long) v;
+    return 0;
+}
+
+int pf_cli_load_model(const char *cmd, const char *path, const pf_schema *s, pf_model **out)
+{
+    char buf[4096];
+    pf_error err = {0};
+    if (!path)
+        path = pf_cli_data_path(buf, sizeof buf, PF_DEFAULT_MODEL);
+    if (pf_model_load(out, path, s, &err)) {
+        pf_cli_error(cmd, "%s", err.message);
+        return PF_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* A bare name ("krom-2020") means a bundled policy file. */
+static const char *policy_path(char *buf, size_t n, const char *arg)
+{
+    if (strchr(arg, '/') || strstr(arg, ".json"))
+        return arg;
+    char rel[512];
+    snprintf(rel, sizeof rel, "%s/%s.json", PF_DEFAULT_POLICY_DIR, arg);
+    return pf_cli_data_path(buf, n, rel);
+}
+
+int pf_cli_load_policy(const char *cmd, const pf_cli_policy_choice *c, const pf_schema *s,
+                       pf_policy **out)
+{
+    char buf[4096];
+    pf_error err = {0};
+    *out = NULL;
+    if (c->policy) {
+        if (c->date || c->service)
+            return pf_cli_usage_error(cmd, "--policy names the policy: leave out --date and "
+                                           "--service");
+        if (pf_policy_load(out, policy_path(buf, sizeof buf, c->policy), s, &err)) {
+            pf_cli_error(cmd, "%s", err.message);
+            return PF_EXIT_USAGE;
+        }
+        return 0;
+    }
+    pf_day day;
+    if (c->date) {
+        if (pf_day_parse(c->date, &day))
+            return pf_cli_usage_error(cmd, "--date takes a day YYYY-MM-DD, not '%s'", c->date);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        day = pf_day_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    }
+    const char *dir = c->dir ? c->dir : pf_cli_data_path(buf, sizeof buf, PF_DEFAULT_POLICY_DIR);
+    pf_policy_set *set = NULL;
+    const pf_policy *chosen = NULL;
+    int rc = pf_policy_set_load(&set, dir, s, &err);
+    if (!rc)
+        rc = pf_policy_set_select(set, c->service ? c->service : PF_DEFAULT_SERVICE, day, &chosen,
+                                  &err);
+    /* Reload the chosen file alone: the caller owns one policy, not the set. */
+    char path[4096];
+    if (!rc) {
+        snprintf(path, sizeof path, "%s", chosen->path);
+        rc = pf_policy_load(out, path, s, &err);
+    }
+    pf_policy_set_free(set);
+    if (rc) {
+        pf_cli_error(cmd, "%s", err.message);
+        return PF_EXIT_USAGE;
+    }
     return 0;
 }

@@ -24,6 +24,8 @@ int pf_cmd_synth(int argc, char **argv);
 int pf_cmd_train(int argc, char **argv);
 int pf_cmd_model(int argc, char **argv);
 int pf_cmd_validate(int argc, char **argv);
+int pf_cmd_policy(int argc, char **argv);
+int pf_cmd_thresholds(int argc, char **argv);
 
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);
@@ -50,6 +52,35 @@ int pf_cli_load_schema(const char *cmd, const char *path, struct pf_schema **out
 
 /* The default schema's path. */
 #define PF_DEFAULT_SCHEMA "schema/af-inskrivning.json"
+
+struct pf_policy;
+struct pf_policy_set;
+struct pf_model;
+
+/* The default model and policy directory, relative to the data directory. */
+#define PF_DEFAULT_MODEL      "models/af-logit.json"
+#define PF_DEFAULT_POLICY_DIR "policies"
+#define PF_DEFAULT_SERVICE    "rusta_och_matcha"
+
+/* Loads the model at path (NULL: the bundled default) for schema s; prints
+ * the error and returns PF_EXIT_USAGE on failure. */
+int pf_cli_load_model(const char *cmd, const char *path, const struct pf_schema *s,
+                      struct pf_model **out);
+
+/* How a command names its policy: a file or bundled name (--policy), or a
+ * date (--date YYYY-MM-DD, default today) with an optional service and
+ * directory. */
+typedef struct pf_cli_policy_choice {
+    const char *policy;  /* path, or the name of a bundled policy ("krom-2020") */
+    const char *date;    /* YYYY-MM-DD; NULL = today */
+    const char *service; /* NULL = PF_DEFAULT_SERVICE */
+    const char *dir;     /* NULL = the bundled policies */
+} pf_cli_policy_choice;
+
+/* Loads the chosen policy into *out (freed with pf_policy_free by the
+ * caller); prints the error and returns PF_EXIT_USAGE on failure. */
+int pf_cli_load_policy(const char *cmd, const pf_cli_policy_choice *c, const struct pf_schema *s,
+                       struct pf_policy **out);
 
 /* Parses a non-negative integer with optional k/M/G-style suffix-free
  * scientific shorthand ("1e6"); returns 0 on success. */

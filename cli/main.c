@@ -9,6 +9,7 @@
 
 static const pf_command commands[] = {
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
+    {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
     {"train", "fit a logistic regression model and evaluate it on a holdout split", pf_cmd_train},
     {"validate", "check a CSV file against a schema and report every rejected row",

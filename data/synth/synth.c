@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/day.h"
+
 /* ------------------------------------------------------------------------ */
 /* Fixed tables                                                              */
 
@@ -503,26 +505,11 @@ static uint32_t pseudonym(uint64_t index, const uint32_t key[4])
     return x;
 }
 
-/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int month_from_days(long z)
 {
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    return (int) (mp < 10 ? mp + 3 : mp - 9);
+    int y, m, d;
+    pf_day_to_civil((pf_day) z, &y, &m, &d);
+    return m;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1026,7 +1013,7 @@ void pf_synth_next(pf_synth *g, pf_synth_row *row)
             days = max_days;
     }
     row->inskrivningsdagar = days;
-    long reg_day = days_from_civil(REF_YEAR, REF_MONTH, REF_DAY) - days;
+    long reg_day = pf_day_from_civil(REF_YEAR, REF_MONTH, REF_DAY) - days;
     row->inskrivningsmanad = month_from_days(reg_day);
 
     /* Earlier periods: the chance of any grows with age; their number is

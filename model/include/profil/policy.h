@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profil/day.h"
 #include "profil/frame.h"
 #include "profil/hash.h"
 #include "profil/schema.h"
@@ -38,16 +39,6 @@ extern "C" {
 #define PF_POLICY_MAX_TARGET_GROUPS 32
 #define PF_POLICY_MAX_RULES         16
 #define PF_POLICY_MAX_CONDITIONS    8
-
-/* A day as days since 1970-01-01 (proleptic Gregorian). */
-typedef int32_t pf_day;
-#define PF_DAY_NONE INT32_MAX /* an open end */
-
-/* Parses "YYYY-MM-DD" (a real calendar day); 0 or -1. */
-int pf_day_parse(const char *s, pf_day *out);
-
-/* Writes "YYYY-MM-DD" (11 bytes with the NUL). */
-void pf_day_format(pf_day d, char buf[11]);
 
 /* One test on one column of a row. A missing value never satisfies it. */
 typedef struct pf_condition {
