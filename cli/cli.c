@@ -14,7 +14,10 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "profil/csvout.h"
 #include "profil/model.h"
+#include "profil/outfile.h"
+#include "profil/reader.h"
 #include "profil/policy.h"
 #include "profil/schema.h"
 
@@ -161,4 +164,37 @@ int pf_cli_load_policy(const char *cmd, const pf_cli_policy_choice *c, const pf_
         return PF_EXIT_USAGE;
     }
     return 0;
+}
+
+int pf_cli_write_problem(pf_outfile *o, const pf_problem *p)
+{
+    int rc = pf_outfile_printf(o, "%lld,%lld,", (long long) p->row, (long long) p->line);
+    rc |= pf_csv_put_str(o, p->id, ',');
+    rc |= pf_outfile_write(o, ",", 1);
+    rc |= pf_csv_put_str(o, p->column, ',');
+    rc |= pf_outfile_printf(o, ",%s,", pf_rule_name(p->rule));
+    rc |= pf_csv_put_str(o, p->value, ',');
+    rc |= pf_outfile_write(o, ",", 1);
+    rc |= pf_csv_put_str(o, p->message, ',');
+    rc |= pf_outfile_write(o, "\n", 1);
+    return rc ? -1 : 0;
+}
+
+char *pf_cli_sibling_path(const char *path, const char *suffix)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + strlen(suffix) + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, path, n + 1);
+    static const char *const ext[] = {".csv.gz", ".jsonl.gz", ".gz", ".csv", ".jsonl", ".txt"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t m = strlen(ext[i]);
+        if (n > m && strcmp(out + n - m, ext[i]) == 0) {
+            out[n - m] = '\0';
+            break;
+        }
+    }
+    strcat(out, suffix);
+    return out;
 }

@@ -82,6 +82,19 @@ typedef struct pf_cli_policy_choice {
 int pf_cli_load_policy(const char *cmd, const pf_cli_policy_choice *c, const struct pf_schema *s,
                        struct pf_policy **out);
 
+struct pf_outfile;
+struct pf_problem;
+
+/* The rejects file every reading command writes: one line per problem. */
+#define PF_CLI_REJECTS_HEADER "row,line,id,column,rule,value,message\n"
+
+/* Writes one problem as a rejects-file line; 0 or -1 on a write error. */
+int pf_cli_write_problem(struct pf_outfile *o, const struct pf_problem *p);
+
+/* path with its extension (.csv.gz, .gz, .csv, .txt) replaced by suffix:
+ * "data/x.csv.gz", ".rejects.csv" -> "data/x.rejects.csv". Caller frees. */
+char *pf_cli_sibling_path(const char *path, const char *suffix);
+
 /* Parses a non-negative integer with optional k/M/G-style suffix-free
  * scientific shorthand ("1e6"); returns 0 on success. */
 int pf_cli_parse_count(const char *s, long long *out);

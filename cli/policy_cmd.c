@@ -140,11 +140,11 @@ static void show(const pf_policy *p)
     }
     printf("\neligibility, checked in order:\n");
     for (size_t k = 0; k < p->nrules; k++) {
-        const pf_rule *r = &p->rules[k];
+        const pf_policy_rule *r = &p->rules[k];
         printf("  %zu. %-24s ", k + 1, r->code);
-        if (r->kind == PF_RULE_DELIVERY_AREA)
+        if (r->kind == PF_POLICY_RULE_AREA)
             printf("lives in a delivery area");
-        else if (r->kind == PF_RULE_GROUP) {
+        else if (r->kind == PF_POLICY_RULE_GROUP) {
             printf("group in");
             print_groups(r->groups);
         } else

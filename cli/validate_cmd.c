@@ -92,37 +92,7 @@ static void on_reject(void *ctx, const pf_problem *p)
                  p->column ? p->column : "whole row", pf_rule_name(p->rule), p->value, p->message);
     if (!v->rejects || v->write_failed)
         return;
-    pf_outfile *o = v->rejects;
-    int rc = pf_outfile_printf(o, "%lld,%lld,", (long long) p->row, (long long) p->line);
-    rc |= pf_csv_put_str(o, p->id, ',');
-    rc |= pf_outfile_write(o, ",", 1);
-    rc |= pf_csv_put_str(o, p->column, ',');
-    rc |= pf_outfile_printf(o, ",%s,", pf_rule_name(p->rule));
-    rc |= pf_csv_put_str(o, p->value, ',');
-    rc |= pf_outfile_write(o, ",", 1);
-    rc |= pf_csv_put_str(o, p->message, ',');
-    rc |= pf_outfile_write(o, "\n", 1);
-    v->write_failed = rc != 0;
-}
-
-/* "data/x.csv.gz" → "data/x.rejects.csv" */
-static char *default_rejects_path(const char *input)
-{
-    size_t n = strlen(input);
-    char *out = malloc(n + 16);
-    if (!out)
-        return NULL;
-    memcpy(out, input, n + 1);
-    static const char *const suffixes[] = {".csv.gz", ".gz", ".csv", ".txt"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
-        size_t m = strlen(suffixes[i]);
-        if (n > m && strcmp(out + n - m, suffixes[i]) == 0) {
-            out[n - m] = '\0';
-            break;
-        }
-    }
-    strcat(out, ".rejects.csv");
-    return out;
+    v->write_failed = pf_cli_write_problem(v->rejects, p) != 0;
 }
 
 static void print_text(const char *input, const pf_reader *r, const validate_ctx *v,
@@ -297,7 +267,7 @@ int pf_cmd_validate(int argc, char **argv)
         if (rejects_opt)
             rejects_path = strdup(rejects_opt);
         else if (strcmp(input, "-") != 0)
-            rejects_path = default_rejects_path(input);
+            rejects_path = pf_cli_sibling_path(input, ".rejects.csv");
     }
     if (rejects_path) {
         if (pf_outfile_open(&v.rejects, rejects_path, &err)) {
@@ -307,7 +277,7 @@ int pf_cmd_validate(int argc, char **argv)
             pf_schema_free(schema);
             return PF_EXIT_FAIL;
         }
-        pf_outfile_puts(v.rejects, "row,line,id,column,rule,value,message\n");
+        pf_outfile_puts(v.rejects, PF_CLI_REJECTS_HEADER);
     }
 
     pf_frame *f = NULL;

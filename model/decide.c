@@ -222,10 +222,10 @@ static void apply_policy(const pf_policy *pol, const pf_frame *f, size_t i, pf_d
     }
     x->failed_rule = -1;
     for (size_t k = 0; k < pol->nrules; k++) {
-        const pf_rule *r = &pol->rules[k];
-        int ok = r->kind == PF_RULE_DELIVERY_AREA ? covered
-                 : r->kind == PF_RULE_GROUP       ? (r->groups & gbit) != 0
-                                                  : pf_clause_holds(&r->when, f, i);
+        const pf_policy_rule *r = &pol->rules[k];
+        int ok = r->kind == PF_POLICY_RULE_AREA    ? covered
+                 : r->kind == PF_POLICY_RULE_GROUP ? (r->groups & gbit) != 0
+                                                   : pf_clause_holds(&r->when, f, i);
         if (!ok) {
             x->failed_rule = (int16_t) k;
             break;

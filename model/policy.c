@@ -517,7 +517,7 @@ static int parse_rules(loader *L, const json_t *root, pf_policy *p)
     {
         char w[64];
         snprintf(w, sizeof w, "eligibility[%zu]", k + 1);
-        pf_rule *x = &p->rules[k];
+        pf_policy_rule *x = &p->rules[k];
         p->nrules = k + 1;
         int rc;
         if ((rc = keys(L, r, w, rk)) || (rc = get_string(L, r, "code", w, &x->code)) ||
@@ -530,19 +530,19 @@ static int parse_rules(loader *L, const json_t *root, pf_policy *p)
         int has_groups = json_object_get(r, "groups") != NULL;
         int has_all = json_object_get(r, "all") != NULL;
         if (kind && !strcmp(kind, "delivery_area")) {
-            x->kind = PF_RULE_DELIVERY_AREA;
+            x->kind = PF_POLICY_RULE_AREA;
             if (p->area_col < 0)
                 return bad(L, "%s: a delivery_area rule, but the policy has no delivery_areas", w);
             if (has_groups || has_all)
                 return bad(L, "%s: a delivery_area rule takes no 'groups' or 'all'", w);
         } else if (kind && !strcmp(kind, "group")) {
-            x->kind = PF_RULE_GROUP;
+            x->kind = PF_POLICY_RULE_GROUP;
             if (has_all)
                 return bad(L, "%s: a group rule takes 'groups', not 'all'", w);
             if ((rc = get_groups(L, r, w, &x->groups)))
                 return rc;
         } else if (kind && !strcmp(kind, "condition")) {
-            x->kind = PF_RULE_CONDITION;
+            x->kind = PF_POLICY_RULE_CONDITION;
             if (has_groups)
                 return bad(L, "%s: a condition rule takes 'all', not 'groups'", w);
             if ((rc = parse_clause(L, json_object_get(r, "all"), w, &x->when)))

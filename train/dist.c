@@ -145,6 +145,43 @@ static void select_kth(double *a, size_t lo, size_t hi, size_t k)
     }
 }
 
+/* Bins for drift checks (population stability index): the distinct
+ * deciles as upper edges, bin k holding edge[k-1] < x <= edge[k] (the last
+ * bin x > the last edge), with each bin's share of all rows (missing values
+ * are apart, in missing_share). Counted on the sample, so the shares are
+ * those of the training rows to within sampling error; ties (integer
+ * features with a few common values) simply give fewer, unequal bins. */
+static json_t *bins_json(const feature *f, const json_t *deciles, double n)
+{
+    double edge[9];
+    size_t ne = 0, k;
+    json_t *v;
+    json_array_foreach(deciles, k, v)
+    {
+        double x = json_real_value(v);
+        if (ne == 0 || x > edge[ne - 1])
+            edge[ne++] = x;
+    }
+    int64_t count[10] = {0};
+    for (size_t i = 0; i < f->nsample; i++) {
+        size_t b = 0;
+        while (b < ne && f->sample[i] > edge[b])
+            b++;
+        count[b]++;
+    }
+    double present = (double) (f->n - f->missing) / n;
+    json_t *edges = json_array(), *shares = json_array();
+    for (size_t b = 0; b < ne; b++)
+        json_array_append_new(edges, json_real(edge[b]));
+    for (size_t b = 0; f->nsample && b <= ne; b++)
+        json_array_append_new(shares,
+                              json_real(present * (double) count[b] / (double) f->nsample));
+    json_t *o = json_object();
+    json_object_set_new(o, "edges", edges);
+    json_object_set_new(o, "shares", shares);
+    return o;
+}
+
 json_t *pf_dist_json(const pf_dist *d)
 {
     json_t *root = json_object();
@@ -191,6 +228,7 @@ json_t *pf_dist_json(const pf_dist *d)
             json_object_set_new(qs, "probs", probs);
             json_object_set_new(qs, "values", vals);
             json_object_set_new(o, "quantiles", qs);
+            json_object_set_new(o, "bins", bins_json(f, vals, n));
         }
         json_object_set_new(root, c->name, o);
     }

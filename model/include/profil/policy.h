@@ -60,19 +60,19 @@ typedef struct pf_target_group {
     pf_clause when;
 } pf_target_group;
 
-typedef enum pf_rule_kind {
-    PF_RULE_DELIVERY_AREA, /* the person lives in a delivery area */
-    PF_RULE_GROUP,         /* the statistical assessment puts the person in one of the groups */
-    PF_RULE_CONDITION      /* all conditions hold */
-} pf_rule_kind;
+typedef enum pf_policy_rule_kind {
+    PF_POLICY_RULE_AREA,     /* the person lives in a delivery area */
+    PF_POLICY_RULE_GROUP,    /* the statistical assessment puts the person in one of the groups */
+    PF_POLICY_RULE_CONDITION /* all conditions hold */
+} pf_policy_rule_kind;
 
-typedef struct pf_rule {
-    pf_rule_kind kind;
+typedef struct pf_policy_rule {
+    pf_policy_rule_kind kind;
     char *code;     /* machine name of the failure, e.g. "inskrivningstid" */
     char *reason;   /* Swedish text shown when the rule fails */
-    uint8_t groups; /* PF_RULE_GROUP: bit g-1 set for accepted group g */
-    pf_clause when; /* PF_RULE_CONDITION */
-} pf_rule;
+    uint8_t groups; /* PF_POLICY_RULE_GROUP: bit g-1 set for accepted group g */
+    pf_clause when; /* PF_POLICY_RULE_CONDITION */
+} pf_policy_rule;
 
 typedef struct pf_area {
     char *name;             /* e.g. "Umeå" */
@@ -142,7 +142,7 @@ typedef struct pf_policy {
     pf_compensation *compensation;
 
     size_t nrules;
-    pf_rule *rules;
+    pf_policy_rule *rules;
 } pf_policy;
 
 /* Loads and strictly validates a policy file for schema s. */
