@@ -10,7 +10,10 @@
 static const pf_command commands[] = {
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
+    {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
+    {"thresholds", "choose the thresholds on p that give target shares per group",
+     pf_cmd_thresholds},
     {"train", "fit a logistic regression model and evaluate it on a holdout split", pf_cmd_train},
     {"validate", "check a CSV file against a schema and report every rejected row",
      pf_cmd_validate},

@@ -1,0 +1,435 @@
+/*
+ * rowfmt.c - decisions as CSV or JSON-lines rows (see rowfmt.h).
+ *
+ * Columns, CSV (docs/score.md):
+ *   id, p, logit, grupp, niva, spar, malgrupp_<code>..., leveransomrade,
+ *   ersattningsmodell, max_ersattning, eligible, ineligible_rule,
+ *   reason_k, reason_k_contribution (k = 1..reasons), model_id, policy_id,
+ *   passthrough columns.
+ * JSON lines carry the same fields, target groups as an array of codes and
+ * reasons as objects.
+ */
+#include "rowfmt.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profil/encode.h"
+
+void pf_buf_free(pf_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+static int reserve(pf_buf *b, size_t more)
+{
+    if (b->n + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + more)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void put(pf_buf *b, const char *s, size_t n)
+{
+    if (reserve(b, n))
+        return;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+
+static void puts_(pf_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void putc_(pf_buf *b, char c)
+{
+    if (reserve(b, 1))
+        return;
+    b->p[b->n++] = c;
+}
+
+static void put_uint(pf_buf *b, uint64_t v)
+{
+    char tmp[24];
+    int k = 0;
+    do {
+        tmp[k++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (reserve(b, (size_t) k))
+        return;
+    while (k)
+        b->p[b->n++] = tmp[--k];
+}
+
+/* v with exactly `dec` decimals, rounded half away from zero. */
+static void put_fixed(pf_buf *b, double v, int dec)
+{
+    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (!isfinite(v) || fabs(v) * scale[dec] >= 9e15) {
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%.*f", dec, v);
+        puts_(b, tmp);
+        return;
+    }
+    double r = round(fabs(v) * scale[dec]);
+    uint64_t u = (uint64_t) r, unit = (uint64_t) scale[dec];
+    if (v < 0 && u)
+        putc_(b, '-');
+    put_uint(b, u / unit);
+    if (!dec)
+        return;
+    putc_(b, '.');
+    uint64_t frac = u % unit;
+    char tmp[16];
+    for (int k = dec - 1; k >= 0; k--) {
+        tmp[k] = (char) ('0' + frac % 10);
+        frac /= 10;
+    }
+    put(b, tmp, (size_t) dec);
+}
+
+static void put_csv(pf_buf *b, const char *s, size_t n)
+{
+    if (!memchr(s, '"', n) && !memchr(s, ',', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+        put(b, s, n);
+        return;
+    }
+    putc_(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            putc_(b, '"');
+        putc_(b, s[i]);
+    }
+    putc_(b, '"');
+}
+
+static void put_json_str(pf_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    putc_(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c == '"' || c == '\\') {
+            putc_(b, '\\');
+            putc_(b, (char) c);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(b, e, 6);
+        } else {
+            putc_(b, (char) c);
+        }
+    }
+    putc_(b, '"');
+}
+
+int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
+                   const char *const *names, size_t nnames, const char *const *frame_pass_names,
+                   size_t nframe_pass, pf_error *err)
+{
+    memset(rf, 0, sizeof *rf);
+    rf->format = format;
+    rf->d = d;
+    rf->s = pf_decider_model(d)->schema;
+    rf->nreasons = nreasons;
+    snprintf(rf->model_id, sizeof rf->model_id, "%.16s", pf_decider_model(d)->sha256);
+    snprintf(rf->policy_id, sizeof rf->policy_id, "%.16s", pf_decider_policy(d)->sha256);
+    if (!nnames)
+        return 0;
+    rf->pass_col = calloc(nnames, sizeof *rf->pass_col);
+    rf->pass_name = calloc(nnames, sizeof *rf->pass_name);
+    if (!rf->pass_col || !rf->pass_name) {
+        pf_rowfmt_free(rf);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < nnames; k++) {
+        int col = pf_schema_find(rf->s, names[k]), found = col >= 0;
+        for (size_t q = 0; !found && q < nframe_pass; q++)
+            if (!strcmp(frame_pass_names[q], names[k])) {
+                col = -1 - (int) q;
+                found = 1;
+            }
+        if (!found) {
+            pf_rowfmt_free(rf);
+            return pf_error_set(err, PF_ENOTFOUND,
+                                "passthrough column '%s' is neither in the schema nor in the input",
+                                names[k]);
+        }
+        rf->pass_col[k] = col;
+        rf->pass_name[k] = strdup(names[k]);
+        rf->npass = k + 1;
+        if (!rf->pass_name[k]) {
+            pf_rowfmt_free(rf);
+            return pf_error_set(err, PF_ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+void pf_rowfmt_free(pf_rowfmt *rf)
+{
+    for (size_t k = 0; k < rf->npass; k++)
+        free(rf->pass_name[k]);
+    free(rf->pass_name);
+    free(rf->pass_col);
+    memset(rf, 0, sizeof *rf);
+}
+
+void pf_rowfmt_header(const pf_rowfmt *rf, pf_buf *b)
+{
+    if (rf->format != PF_ROWFMT_CSV)
+        return;
+    const pf_policy *pol = pf_decider_policy(rf->d);
+    puts_(b, "id,p,logit,grupp,niva,spar");
+    for (size_t k = 0; k < pol->ntarget_groups; k++) {
+        puts_(b, ",malgrupp_");
+        puts_(b, pol->target_groups[k].code);
+    }
+    puts_(b, ",leveransomrade,ersattningsmodell,max_ersattning,eligible,ineligible_rule");
+    for (int k = 1; k <= rf->nreasons; k++) {
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, ",reason_%d,reason_%d_contribution", k, k);
+        puts_(b, tmp);
+    }
+    puts_(b, ",model_id,policy_id");
+    for (size_t k = 0; k < rf->npass; k++) {
+        putc_(b, ',');
+        put_csv(b, rf->pass_name[k], strlen(rf->pass_name[k]));
+    }
+    putc_(b, '\n');
+}
+
+/* The text of a passthrough value in (s, n), numbers written into tmp;
+ * 0 when the value is missing. */
+static int pass_value(const pf_rowfmt *rf, const pf_frame *f, size_t i, int col, char *tmp,
+                      size_t tmpn, const char **s, size_t *n)
+{
+    if (col < 0) {
+        pf_strref r = f->pass[-1 - col][i];
+        *s = pf_frame_str(f, r);
+        *n = r.off == PF_STR_MISSING ? 0 : r.len;
+        return r.off != PF_STR_MISSING;
+    }
+    const pf_column *c = &rf->s->cols[col];
+    switch (c->type) {
+    case PF_TYPE_STRING: {
+        pf_strref r = f->col[col].str[i];
+        *s = pf_frame_str(f, r);
+        *n = r.off == PF_STR_MISSING ? 0 : r.len;
+        return r.off != PF_STR_MISSING;
+    }
+    case PF_TYPE_CATEGORY:
+    case PF_TYPE_BOOLEAN: {
+        int32_t l = f->col[col].cat[i];
+        *s = l >= 0 ? c->levels[l].code : "";
+        *n = strlen(*s);
+        return l >= 0;
+    }
+    default: {
+        double v = f->col[col].num[i];
+        if (v != v) {
+            *s = "";
+            *n = 0;
+            return 0;
+        }
+        if (v == floor(v) && fabs(v) < 1e15)
+            snprintf(tmp, tmpn, "%lld", (long long) v);
+        else
+            pf_format_number(tmp, tmpn, v);
+        *s = tmp;
+        *n = strlen(tmp);
+        return 1;
+    }
+    }
+}
+
+static void row_csv(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
+                    const pf_decision *x)
+{
+    const pf_schema *S = rf->s;
+    const pf_policy *pol = pf_decider_policy(rf->d);
+    if (S->id_col >= 0) {
+        pf_strref r = f->col[S->id_col].str[i];
+        put_csv(b, pf_frame_str(f, r), r.off == PF_STR_MISSING ? 0 : r.len);
+    }
+    putc_(b, ',');
+    put_fixed(b, x->p, 6);
+    putc_(b, ',');
+    put_fixed(b, x->logit, 4);
+    putc_(b, ',');
+    put_uint(b, (uint64_t) x->group);
+    putc_(b, ',');
+    if (x->level)
+        putc_(b, x->level);
+    putc_(b, ',');
+    if (x->track)
+        put_uint(b, (uint64_t) x->track);
+    for (size_t k = 0; k < pol->ntarget_groups; k++) {
+        putc_(b, ',');
+        putc_(b, (x->target_groups >> k & 1) ? '1' : '0');
+    }
+    putc_(b, ',');
+    if (x->area >= 0)
+        put_csv(b, pol->areas[x->area].name, strlen(pol->areas[x->area].name));
+    putc_(b, ',');
+    if (x->compensation_model)
+        put_uint(b, (uint64_t) x->compensation_model);
+    putc_(b, ',');
+    if (x->max_compensation == x->max_compensation)
+        put_fixed(b, x->max_compensation, 0);
+    putc_(b, ',');
+    putc_(b, pf_decision_eligible(x) ? '1' : '0');
+    putc_(b, ',');
+    if (!pf_decision_eligible(x))
+        puts_(b, pol->rules[x->failed_rule].code);
+    for (int k = 0; k < rf->nreasons; k++) {
+        putc_(b, ',');
+        if (k < x->nreasons) {
+            puts_(b, S->cols[x->reason[k].col].name);
+            putc_(b, ',');
+            put_fixed(b, x->reason[k].contribution, 4);
+        } else {
+            putc_(b, ',');
+        }
+    }
+    putc_(b, ',');
+    put(b, rf->model_id, 16);
+    putc_(b, ',');
+    put(b, rf->policy_id, 16);
+    for (size_t k = 0; k < rf->npass; k++) {
+        char tmp[40];
+        const char *s;
+        size_t n;
+        putc_(b, ',');
+        pass_value(rf, f, i, rf->pass_col[k], tmp, sizeof tmp, &s, &n);
+        put_csv(b, s, n);
+    }
+    putc_(b, '\n');
+}
+
+static void key(pf_buf *b, const char *k)
+{
+    putc_(b, ',');
+    putc_(b, '"');
+    puts_(b, k);
+    puts_(b, "\":");
+}
+
+static void row_json(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
+                     const pf_decision *x)
+{
+    const pf_schema *S = rf->s;
+    const pf_policy *pol = pf_decider_policy(rf->d);
+    puts_(b, "{\"id\":");
+    if (S->id_col >= 0 && f->col[S->id_col].str[i].off != PF_STR_MISSING) {
+        pf_strref r = f->col[S->id_col].str[i];
+        put_json_str(b, pf_frame_str(f, r), r.len);
+    } else {
+        puts_(b, "null");
+    }
+    key(b, "p");
+    put_fixed(b, x->p, 6);
+    key(b, "logit");
+    put_fixed(b, x->logit, 4);
+    key(b, "grupp");
+    put_uint(b, (uint64_t) x->group);
+    key(b, "niva");
+    if (x->level) {
+        char q[3] = {'"', x->level, '"'};
+        put(b, q, 3);
+    } else {
+        puts_(b, "null");
+    }
+    key(b, "spar");
+    if (x->track)
+        put_uint(b, (uint64_t) x->track);
+    else
+        puts_(b, "null");
+    key(b, "malgrupp");
+    putc_(b, '[');
+    for (size_t k = 0, first = 1; k < pol->ntarget_groups; k++)
+        if (x->target_groups >> k & 1) {
+            if (!first)
+                putc_(b, ',');
+            first = 0;
+            put_json_str(b, pol->target_groups[k].code, strlen(pol->target_groups[k].code));
+        }
+    putc_(b, ']');
+    key(b, "leveransomrade");
+    if (x->area >= 0)
+        put_json_str(b, pol->areas[x->area].name, strlen(pol->areas[x->area].name));
+    else
+        puts_(b, "null");
+    key(b, "ersattningsmodell");
+    if (x->compensation_model)
+        put_uint(b, (uint64_t) x->compensation_model);
+    else
+        puts_(b, "null");
+    key(b, "max_ersattning");
+    if (x->max_compensation == x->max_compensation)
+        put_fixed(b, x->max_compensation, 0);
+    else
+        puts_(b, "null");
+    key(b, "eligible");
+    puts_(b, pf_decision_eligible(x) ? "true" : "false");
+    key(b, "ineligible_rule");
+    if (pf_decision_eligible(x)) {
+        puts_(b, "null");
+    } else {
+        const char *code = pol->rules[x->failed_rule].code;
+        put_json_str(b, code, strlen(code));
+    }
+    key(b, "reasons");
+    putc_(b, '[');
+    for (int k = 0; k < x->nreasons && k < rf->nreasons; k++) {
+        if (k)
+            putc_(b, ',');
+        puts_(b, "{\"feature\":");
+        const char *name = S->cols[x->reason[k].col].name;
+        put_json_str(b, name, strlen(name));
+        puts_(b, ",\"contribution\":");
+        put_fixed(b, x->reason[k].contribution, 4);
+        putc_(b, '}');
+    }
+    putc_(b, ']');
+    key(b, "model_id");
+    put_json_str(b, rf->model_id, 16);
+    key(b, "policy_id");
+    put_json_str(b, rf->policy_id, 16);
+    for (size_t k = 0; k < rf->npass; k++) {
+        char tmp[40];
+        const char *s;
+        size_t n;
+        putc_(b, ',');
+        put_json_str(b, rf->pass_name[k], strlen(rf->pass_name[k]));
+        putc_(b, ':');
+        if (pass_value(rf, f, i, rf->pass_col[k], tmp, sizeof tmp, &s, &n))
+            put_json_str(b, s, n);
+        else
+            puts_(b, "null");
+    }
+    puts_(b, "}\n");
+}
+
+void pf_rowfmt_row(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
+                   const pf_decision *x)
+{
+    if (rf->format == PF_ROWFMT_CSV)
+        row_csv(rf, b, f, i, x);
+    else
+        row_json(rf, b, f, i, x);
+}
