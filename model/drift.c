@@ -228,7 +228,9 @@ void pf_drift_result_get(const pf_drift *d, size_t k, pf_drift_result *out)
     if (!total)
         return;
     double psi = 0, worst = -1;
+    int df = -1;
     for (size_t b = 0; b <= f->nbins; b++) {
+        df += f->expected[b] > FLOOR || f->count[b] > 0;
         double e = f->expected[b] > FLOOR ? f->expected[b] : FLOOR;
         double a = (double) f->count[b] / (double) total;
         a = a > FLOOR ? a : FLOOR;
@@ -242,4 +244,15 @@ void pf_drift_result_get(const pf_drift *d, size_t k, pf_drift_result *out)
         }
     }
     out->psi = psi;
+    /* 0.999 quantile of chi-square(df) by Wilson and Hilferty's cube-root
+     * approximation (within a few per cent from df = 1 on), over n. */
+    if (df < 1)
+        df = 1;
+    double h = 2.0 / (9.0 * df), z = 3.090232;
+    double q = df * pow(1 - h + z * sqrt(h), 3);
+    out->noise = q / (double) total;
+    /* Below PF_DRIFT_MIN_ROWS rows the approximation fails (bins expected to
+     * hold fewer than a few rows, floored shares): too few rows to judge. */
+    if (total < PF_DRIFT_MIN_ROWS)
+        out->noise = INFINITY;
 }

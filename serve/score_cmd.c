@@ -632,21 +632,19 @@ static int run(score_opts *so)
     for (size_t k = 0; k < ndrift; k++) {
         pf_drift_result dr;
         pf_drift_result_get(drift, k, &dr);
-        const char *status = !(dr.psi > PF_DRIFT_WARN) ? "ok"
-                             : dr.psi > PF_DRIFT_FAIL  ? "fail"
-                                                       : "warn";
-        if (dr.psi > PF_DRIFT_WARN) {
-            nwarn += dr.psi <= PF_DRIFT_FAIL;
-            nfail += dr.psi > PF_DRIFT_FAIL;
-            if (!so->quiet || dr.psi > PF_DRIFT_FAIL)
+        int warn = pf_drift_beyond(&dr, PF_DRIFT_WARN), bad = pf_drift_beyond(&dr, PF_DRIFT_FAIL);
+        const char *status = bad ? "fail" : warn ? "warn" : "ok";
+        if (warn) {
+            nwarn += !bad;
+            nfail += bad;
+            if (!so->quiet || bad)
                 fprintf(stderr,
                         "profil score: %s: input drift in '%s': PSI %.3f (bin %s: %.1f %% in "
                         "training, %.1f %% here)\n",
-                        dr.psi > PF_DRIFT_FAIL ? (so->allow_drift ? "warning" : "error")
-                                               : "warning",
-                        dr.feature, dr.psi, dr.worst_bin ? dr.worst_bin : "?",
-                        100 * dr.worst_expected, 100 * dr.worst_actual);
-            if (dr.psi > PF_DRIFT_FAIL) {
+                        bad && !so->allow_drift ? "error" : "warning", dr.feature, dr.psi,
+                        dr.worst_bin ? dr.worst_bin : "?", 100 * dr.worst_expected,
+                        100 * dr.worst_actual);
+            if (bad) {
                 size_t len = strlen(drifted);
                 snprintf(drifted + len, sizeof drifted - len, "%s%s", len ? ", " : "", dr.feature);
             }

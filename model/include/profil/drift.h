@@ -14,6 +14,13 @@
  * empty bin does not give infinity. Conventional reading: below 0.1 stable,
  * 0.1-0.25 a shift worth a look, above 0.25 a different population.
  *
+ * On a small batch the index is noisy: n * PSI is about chi-square with
+ * (bins - 1) degrees of freedom when nothing has changed, so a batch of 50
+ * rows shows PSI near 0.2 by chance alone. Each result therefore carries
+ * the PSI that sampling alone exceeds with probability 0.001 at this batch
+ * size; a shift is reported only when the PSI is above both the
+ * threshold and that noise level, and only from PF_DRIFT_MIN_ROWS rows on.
+ *
  * Counts are integers, so accumulators filled by several threads and
  * merged give the same result in any order.
  */
@@ -33,6 +40,7 @@ extern "C" {
 
 #define PF_DRIFT_WARN 0.1
 #define PF_DRIFT_FAIL 0.25
+#define PF_DRIFT_MIN_ROWS 1000 /* fewer rows are too few to judge drift */
 
 typedef struct pf_drift pf_drift;
 
@@ -58,6 +66,7 @@ size_t pf_drift_features(const pf_drift *d);
 typedef struct pf_drift_result {
     const char *feature; /* schema column name */
     double psi;          /* NaN when no row was counted */
+    double noise;        /* PSI that chance alone exceeds with probability 0.001 here */
     int64_t rows;
     const char *worst_bin; /* the bin contributing most ("utanfor_europa", "<= 23", "missing") */
     double worst_expected, worst_actual; /* its training and batch shares */
@@ -65,6 +74,13 @@ typedef struct pf_drift_result {
 
 /* The comparison for feature k (0 <= k < pf_drift_features). */
 void pf_drift_result_get(const pf_drift *d, size_t k, pf_drift_result *out);
+
+/* Whether a result shows a shift beyond limit (PF_DRIFT_WARN or
+ * PF_DRIFT_FAIL) that sampling noise does not explain. */
+static inline int pf_drift_beyond(const pf_drift_result *r, double limit)
+{
+    return r->psi > limit && r->psi > r->noise;
+}
 
 #ifdef __cplusplus
 }
