@@ -68,9 +68,9 @@ run)
     say "training the default logistic model on it (holdout: 20 %)"
     build/profil train --output "$OUT/model.json" --coef-csv "$OUT/coefficients.csv" \
         "$OUT/population.csv"
-    say "done: $OUT/population.csv (ground truth $OUT/population.truth.json),"
-    say "      $OUT/model.json and $OUT/coefficients.csv; the bundled default model"
-    say "      data/models/af-logit.json is the same fit (data/models/make-default.sh)"
+    say "the same fit as the bundled data/models/af-logit.json (data/models/make-default.sh)"
+    say "scoring the population with the bundled model under the policy in force today"
+    build/profil score --output "$OUT/decisions.csv" "$OUT/population.csv"
     ;;
 test)
     install_packages "${packages[@]}" "${test_packages[@]}"
