@@ -1,8 +1,8 @@
 /*
  * decide.c - the one scoring function (see decide.h).
  *
- * Rows are decided in blocks: the encoder writes a block of design rows,
- * the model gives each row's logit and per-feature contributions, and the
+ * For each row the model gives the logit and per-feature contributions
+ * (category levels by table lookup, other terms one by one), and the
  * policy turns p into group, level or track, target groups, area,
  * compensation and eligibility. Each row's result depends on that row
  * alone and every sum runs in a fixed order, so the output is the same
@@ -14,14 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 64 /* rows encoded at a time */
-
 /* Where a term's contribution goes: up to three features, shared equally. */
 typedef struct term_share {
     uint8_t nfeat;
     uint16_t feat[PF_TERM_MAX_FACTORS];
     double share;
 } term_share;
+
+/* The terms that are one category level each ("kommun=0180"), gathered by
+ * column: a row matches at most one of them, found by a table lookup
+ * instead of testing every level. Their joint contribution against the
+ * reference is coef[matched] - sum_j coef_j * ref_j over the group. */
+typedef struct level_group {
+    int col;
+    uint16_t feat;
+    int32_t nlevels;
+    int32_t *term_of_level; /* level -> term index, or -1 */
+    double ref_sum;
+} level_group;
 
 struct pf_decider {
     const pf_model *m;
@@ -33,7 +43,49 @@ struct pf_decider {
     term_share *share; /* per term */
     double *ref;       /* per term reference value (zeros when the model has none) */
     double ref_logit;
+    size_t ngeneric; /* the other terms, evaluated one by one */
+    uint32_t *generic;
+    size_t ngroups;
+    level_group *groups;
 };
+
+static int build_groups(pf_decider *d, const int *slot)
+{
+    const pf_encoder *e = d->m->enc;
+    const pf_schema *S = d->m->schema;
+    d->generic = malloc((e->nterms ? e->nterms : 1) * sizeof *d->generic);
+    d->groups = calloc(S->ncols ? S->ncols : 1, sizeof *d->groups);
+    if (!d->generic || !d->groups)
+        return -1;
+    for (size_t j = 0; j < e->nterms; j++) {
+        const pf_term *t = &e->terms[j];
+        level_group *g = NULL;
+        if (t->nfactors == 1 && t->factor[0].kind == PF_FACTOR_LEVEL) {
+            int col = t->factor[0].col;
+            for (size_t k = 0; k < d->ngroups; k++)
+                if (d->groups[k].col == col)
+                    g = &d->groups[k];
+            if (!g) {
+                g = &d->groups[d->ngroups++];
+                g->col = col;
+                g->feat = (uint16_t) slot[col];
+                g->nlevels = (int32_t) S->cols[col].nlevels;
+                if (!(g->term_of_level = malloc((S->cols[col].nlevels + 1) * sizeof(int32_t))))
+                    return -1;
+                for (int32_t l = 0; l < g->nlevels; l++)
+                    g->term_of_level[l] = -1;
+            }
+            int32_t lev = t->factor[0].level;
+            if (lev >= 0 && lev < g->nlevels && g->term_of_level[lev] < 0) {
+                g->term_of_level[lev] = (int32_t) j;
+                g->ref_sum += d->m->coef[j] * d->ref[j];
+                continue;
+            }
+        }
+        d->generic[d->ngeneric++] = (uint32_t) j;
+    }
+    return 0;
+}
 
 int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
                    const pf_decider_options *opt, pf_error *err)
@@ -87,6 +139,8 @@ int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
             d->ref[j] = m->ref[j];
         d->ref_logit += m->coef[j] * d->ref[j];
     }
+    if (build_groups(d, slot))
+        goto oom;
     free(slot);
     *out = d;
     return 0;
@@ -100,6 +154,10 @@ void pf_decider_free(pf_decider *d)
 {
     if (!d)
         return;
+    for (size_t k = 0; k < d->ngroups; k++)
+        free(d->groups[k].term_of_level);
+    free(d->groups);
+    free(d->generic);
     free(d->feat_col);
     free(d->share);
     free(d->ref);
@@ -127,29 +185,40 @@ double pf_decider_reference_logit(const pf_decider *d)
     return d->ref_logit;
 }
 
-/* logit and contributions of one encoded row x. */
-static double explain_row(const pf_decider *d, const double *x, double *contrib)
+/* The logit of row i of f and each feature's contribution against the
+ * reference. The sums run in a fixed order: generic terms in term order,
+ * then the level groups in the order their first term appears. */
+static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
 {
     const double *coef = d->m->coef;
+    const pf_encoder *e = d->m->enc;
     double eta = 0;
     memset(contrib, 0, d->nfeat * sizeof *contrib);
-    for (size_t j = 0; j < d->nterms; j++) {
-        eta += coef[j] * x[j];
+    for (size_t k = 0; k < d->ngeneric; k++) {
+        size_t j = d->generic[k];
+        double x = pf_encoder_value(e, j, f, i);
+        eta += coef[j] * x;
         const term_share *ts = &d->share[j];
         if (!ts->nfeat)
             continue; /* the intercept */
-        double c = coef[j] * (x[j] - d->ref[j]) * ts->share;
+        double c = coef[j] * (x - d->ref[j]) * ts->share;
         for (size_t q = 0; q < ts->nfeat; q++)
             contrib[ts->feat[q]] += c;
+    }
+    for (size_t k = 0; k < d->ngroups; k++) {
+        const level_group *g = &d->groups[k];
+        int32_t lev = f->col[g->col].cat[i];
+        int32_t j = lev >= 0 && lev < g->nlevels ? g->term_of_level[lev] : -1;
+        double b = j >= 0 ? coef[j] : 0;
+        eta += b;
+        contrib[g->feat] += b - g->ref_sum;
     }
     return eta;
 }
 
 double pf_decider_contributions(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
 {
-    double x[d->nterms ? d->nterms : 1];
-    pf_encoder_rows(d->m->enc, f, i, 1, x, d->nterms);
-    return explain_row(d, x, contrib);
+    return explain_row(d, f, i, contrib);
 }
 
 static double logistic(double eta)
@@ -236,22 +305,18 @@ static void apply_policy(const pf_policy *pol, const pf_frame *f, size_t i, pf_d
 int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf_decision *out,
               pf_error *err)
 {
-    size_t p = d->nterms;
-    double *x = malloc((BLOCK * p + d->nfeat + 1) * sizeof *x);
-    if (!x)
+    double small[64];
+    double *contrib = d->nfeat <= 64 ? small : malloc(d->nfeat * sizeof *contrib);
+    if (!contrib)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    double *contrib = x + BLOCK * p;
-    for (size_t b = 0; b < n; b += BLOCK) {
-        size_t nb = n - b < BLOCK ? n - b : BLOCK;
-        pf_encoder_rows(d->m->enc, f, first + b, nb, x, p);
-        for (size_t i = 0; i < nb; i++) {
-            pf_decision *o = &out[b + i];
-            o->logit = explain_row(d, x + i * p, contrib);
-            o->p = logistic(o->logit);
-            top_reasons(d, contrib, o);
-            apply_policy(d->pol, f, first + b + i, o);
-        }
+    for (size_t i = 0; i < n; i++) {
+        pf_decision *o = &out[i];
+        o->logit = explain_row(d, f, first + i, contrib);
+        o->p = logistic(o->logit);
+        top_reasons(d, contrib, o);
+        apply_policy(d->pol, f, first + i, o);
     }
-    free(x);
+    if (contrib != small)
+        free(contrib);
     return 0;
 }
