@@ -15,9 +15,9 @@
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: profil policy list [--dir DIR]\n"
+            "Usage: profil policy list [--policy-dir DIR]\n"
             "       profil policy show [--policy FILE|NAME | --date YYYY-MM-DD [--service S]]\n"
-            "       profil policy check [--dir DIR] [FILE...]\n"
+            "       profil policy check [--policy-dir DIR] [FILE...]\n"
             "\n"
             "Policies are the dated rules that turn a probability into decision support:\n"
             "groups, levels or tracks, target groups, delivery areas, compensation and\n"
@@ -34,7 +34,7 @@ static void usage(FILE *fp)
             "  -p, --policy P     a policy file, or the name of a bundled policy\n"
             "  -d, --date D       the day whose policy is wanted (YYYY-MM-DD)\n"
             "      --service S    rusta_och_matcha or stod_och_matchning\n"
-            "      --dir DIR      a directory of policy files\n"
+            "      --policy-dir DIR  a directory of policy files (also --dir)\n"
             "  -s, --schema FILE  schema the policies refer to (default: bundled)\n"
             "  -h, --help         show this help and exit\n",
             PF_DEFAULT_SERVICE);
@@ -66,6 +66,15 @@ static void print_clause(const pf_schema *s, const pf_clause *c)
     }
 }
 
+/* Spaces that pad UTF-8 text s to width characters. */
+static int pad(const char *s, int width)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char) *s & 0xC0) != 0x80;
+    return n < width ? width - n : 0;
+}
+
 static void print_groups(uint8_t g)
 {
     for (int k = 0; k < 3; k++)
@@ -84,9 +93,10 @@ static void show(const pf_policy *p)
     printf("file:      %s\n", p->path);
     printf("id:        %s\n", p->sha256);
     printf("\ngroups on p (probability of work or studies):\n");
-    printf("  1 %-40s p >= %g\n", p->group_label[0], p->close_min);
-    printf("  2 %-40s %g <= p < %g\n", p->group_label[1], p->far_below, p->close_min);
-    printf("  3 %-40s p < %g\n", p->group_label[2], p->far_below);
+    printf("  1 %s%*s p >= %g\n", p->group_label[0], pad(p->group_label[0], 40), "", p->close_min);
+    printf("  2 %s%*s %g <= p < %g\n", p->group_label[1], pad(p->group_label[1], 40), "",
+           p->far_below, p->close_min);
+    printf("  3 %s%*s p < %g\n", p->group_label[2], pad(p->group_label[2], 40), "", p->far_below);
     if (p->has_levels) {
         printf("\nlevels, for groups");
         print_groups(p->level_groups);
@@ -114,8 +124,8 @@ static void show(const pf_policy *p)
             size_t n = 0;
             for (size_t l = 0; l < s->cols[p->area_col].nlevels; l++)
                 n += p->area_of_level[l] == (int16_t) a;
-            printf("  %-14s compensation model %d, %zu municipalities\n", p->areas[a].name,
-                   p->areas[a].compensation_model, n);
+            printf("  %s%*s compensation model %d, %zu municipalities\n", p->areas[a].name,
+                   pad(p->areas[a].name, 14), "", p->areas[a].compensation_model, n);
         }
     } else {
         printf("\ndelivery areas: none (the whole country)\n");
@@ -155,11 +165,15 @@ static void show(const pf_policy *p)
 
 int pf_cmd_policy(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'},  {"date", required_argument, NULL, 'd'},
-        {"service", required_argument, NULL, 'S'}, {"dir", required_argument, NULL, 'D'},
-        {"schema", required_argument, NULL, 's'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"policy", required_argument, NULL, 'p'},
+                                             {"date", required_argument, NULL, 'd'},
+                                             {"service", required_argument, NULL, 'S'},
+                                             {"policy-dir", required_argument, NULL, 'D'},
+                                             {"dir", required_argument, NULL, 'D'},
+                                             {"schema", required_argument, NULL, 's'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "policy";
     const char *schema_path = NULL;
     pf_cli_policy_choice choice = {0};
