@@ -124,12 +124,17 @@ f = {x['feature']: x for x in m['drift']['features']}
 assert f['funktionsnedsattning']['psi'] > 0.25 and f['funktionsnedsattning']['status'] == 'fail'
 assert f['alder']['psi'] < 0.1" && pass || fail "manifest PSI of the scrambled feature"
 
-# 8. A killed run leaves nothing under the final name.
-( head -1001 pop.csv; sleep 30 ) | "$PROFIL" score -q --policy krom-2020 -o killed.csv - &
+# 8. A killed run leaves nothing under the final name: the input is a FIFO
+#    held open, so the run is still going when it is killed.
+mkfifo in.fifo
+"$PROFIL" score -q --policy krom-2020 -o killed.csv in.fifo &
 spid=$!
+exec 3>in.fifo
+head -1001 pop.csv >&3
 sleep 1
-pkill -KILL -f "score -q --policy krom-2020 -o killed.csv" || true
+kill -KILL $spid
 wait $spid 2>/dev/null
+exec 3>&-
 [ ! -e killed.csv ] && pass || fail "a killed run left killed.csv"
 
 # 9. Policy by date: the day before and the day a policy starts.
