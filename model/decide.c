@@ -96,7 +96,7 @@ int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
         return pf_error_set(err, PF_EINVAL,
                             "model %s and policy %s were loaded with different schemas (%s, %s)",
                             m->sha256, p->name, m->schema->name, p->schema->name);
-    int nreasons = opt && opt->reasons ? opt->reasons : 3;
+    int nreasons = opt ? opt->reasons : 3;
     if (nreasons < 0 || nreasons > PF_DECISION_MAX_REASONS)
         return pf_error_set(err, PF_EINVAL, "reasons must be 0 to %d", PF_DECISION_MAX_REASONS);
     pf_decider *d = calloc(1, sizeof *d);
@@ -137,6 +137,8 @@ int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
         ts->share = ts->nfeat ? 1.0 / ts->nfeat : 0;
         if (m->ref)
             d->ref[j] = m->ref[j];
+        else if (!e->terms[j].nfactors)
+            d->ref[j] = 1; /* the all-zero design row still has its intercept */
         d->ref_logit += m->coef[j] * d->ref[j];
     }
     if (build_groups(d, slot))

@@ -578,6 +578,9 @@ static int parse_policy(loader *L, const json_t *root, pf_policy *p)
     json_t *sources = json_object_get(root, "sources");
     if (sources && !json_is_array(sources))
         return bad(L, "'sources' must be an array of strings");
+    for (size_t k = 0; k < json_array_size(sources); k++)
+        if (!json_is_string(json_array_get(sources, k)))
+            return bad(L, "'sources' must be an array of strings (entry %zu is not)", k + 1);
     if ((rc = parse_dates(L, root, p)) || (rc = parse_groups(L, root, p)) ||
         (rc = parse_levels(L, root, p)) || (rc = parse_tracks(L, root, p)))
         return rc;

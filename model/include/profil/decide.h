@@ -13,8 +13,9 @@
  * feature (schema column the model uses): for each term j,
  * coef_j * (x_j - ref_j), where ref_j is the term's reference value stored
  * in the model (the weighted mean of the term over the training rows, so
- * the reference is the training population's average profile; 0 for a
- * model without reference values). A term over several features (an
+ * the reference is the training population's average profile; for a
+ * model without reference values, the all-zero design row, where only the
+ * intercept is 1). A term over several features (an
  * interaction) is shared equally among them. The contributions sum to
  * logit - reference logit. The top reasons are the features with the
  * largest absolute nonzero contributions, ties broken by schema column
@@ -62,7 +63,7 @@ typedef struct pf_decision {
 } pf_decision;
 
 typedef struct pf_decider_options {
-    int reasons; /* top reasons kept, 0..PF_DECISION_MAX_REASONS; default (0 given) 3 */
+    int reasons; /* top reasons kept, 0..PF_DECISION_MAX_REASONS (without options: 3) */
 } pf_decider_options;
 
 typedef struct pf_decider pf_decider;

@@ -13,7 +13,8 @@
  * A policy is loaded strictly against the schema whose columns its
  * conditions name: an unknown key, an unknown column or code, thresholds out
  * of order, a compensation row whose arithmetic does not hold, a missing
- * table row: a PF_EFORMAT error naming the key. A loaded policy is
+ * table row: a PF_EFORMAT error naming the key (PF_EINVAL for a policy
+ * written for another schema). A loaded policy is
  * immutable and may be shared between threads. Its id is the SHA-256 of
  * the file's bytes: every table it uses is inside the file.
  */
