@@ -39,6 +39,16 @@ void pf_cli_error(const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void pf_cli_input_error(const char *cmd, const char *input, const char *message)
+{
+    const char *name = strcmp(input, "-") ? input : "standard input";
+    size_t n = strlen(input);
+    if (!strncmp(message, input, n) && message[n] == ':')
+        pf_cli_error(cmd, "%s", message);
+    else
+        pf_cli_error(cmd, "%s: %s", name, message);
+}
+
 int pf_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -34,6 +34,10 @@ void pf_cli_print_version(FILE *fp);
 /* Prints "profil CMD: message" to stderr. */
 void pf_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prints "profil CMD: INPUT: message" for an error about an input file,
+ * without naming the file twice when the message already starts with it. */
+void pf_cli_input_error(const char *cmd, const char *input, const char *message);
+
 /* Prints "Try 'profil CMD --help'." and returns PF_EXIT_USAGE. */
 int pf_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -495,7 +495,7 @@ int pf_cmd_thresholds(int argc, char **argv)
     exit_code = PF_EXIT_FAIL;
     pf_reader_options ropt = {0};
     if ((rc = pf_reader_open(&r, schema, input, &ropt, &err))) {
-        pf_cli_error(cmd, "%s: %s", input, err.message);
+        pf_cli_input_error(cmd, input, err.message);
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }

@@ -255,7 +255,7 @@ int pf_cmd_validate(int argc, char **argv)
     pf_reader *r = NULL;
     int rc = pf_reader_open(&r, schema, input, &ropt, &err);
     if (rc) {
-        pf_cli_error(cmd, "%s: %s", strcmp(input, "-") ? input : "standard input", err.message);
+        pf_cli_input_error(cmd, input, err.message);
         pf_schema_free(schema);
         /* A header that does not fit the schema is a setup error; an
          * unreadable file is a failure. */

@@ -49,7 +49,7 @@ static int fill_raw(pf_source *s, pf_error *err)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return pf_error_set(err, PF_EIO, "cannot read %s: %s", s->name, strerror(errno));
+            return pf_error_set(err, PF_EIO, "%s: cannot read: %s", s->name, strerror(errno));
         s->raw_pos = 0;
         s->raw_len = (size_t) r;
         s->raw_total += (uint64_t) r;
@@ -72,7 +72,7 @@ static int start(pf_source *s, pf_error *err)
             r = read(s->fd, s->raw + 1, RAW_BUF - 1);
         while (r < 0 && errno == EINTR);
         if (r < 0)
-            return pf_error_set(err, PF_EIO, "cannot read %s: %s", s->name, strerror(errno));
+            return pf_error_set(err, PF_EIO, "%s: cannot read: %s", s->name, strerror(errno));
         s->raw_len += (size_t) r;
         s->raw_total += (uint64_t) r;
         pf_sha256_update(&s->sha, s->raw + 1, (size_t) r);
@@ -117,7 +117,7 @@ int pf_source_open_file(pf_source **out, const char *path, pf_error *err)
         if (s->fd < 0) {
             int e = errno;
             pf_source_close(s);
-            return pf_error_set(err, e == ENOENT ? PF_ENOTFOUND : PF_EIO, "cannot open %s: %s",
+            return pf_error_set(err, e == ENOENT ? PF_ENOTFOUND : PF_EIO, "%s: cannot open: %s",
                                 path, strerror(e));
         }
         s->close_fd = 1;

@@ -476,7 +476,7 @@ static int run(score_opts *so)
     for (size_t k = 0; k < npass; k++)
         ropt.passthrough_unknown |= pf_schema_find(schema, pass[k]) < 0;
     if ((rc = pf_reader_open(&r, schema, so->input, &ropt, &err))) {
-        pf_cli_error(cmd, "%s: %s", so->input, err.message);
+        pf_cli_input_error(cmd, so->input, err.message);
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
