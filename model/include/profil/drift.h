@@ -38,8 +38,8 @@
 extern "C" {
 #endif
 
-#define PF_DRIFT_WARN 0.1
-#define PF_DRIFT_FAIL 0.25
+#define PF_DRIFT_WARN     0.1
+#define PF_DRIFT_FAIL     0.25
 #define PF_DRIFT_MIN_ROWS 1000 /* fewer rows are too few to judge drift */
 
 typedef struct pf_drift pf_drift;
