@@ -537,7 +537,7 @@ static int parse_column(loadctx *c, pf_schema *s, int ci, json_t *cj)
         (json_object_get(cj, "max_length") || json_object_get(cj, "pattern")))
         return FAIL(c, "%s: %s: 'max_length'/'pattern' apply to string columns only", c->path,
                     where);
-    double maxlen;
+    double maxlen = 0;
     if ((rc = get_number(c, cj, "max_length", where, 0, &maxlen)))
         return rc;
     if (maxlen < 0 || maxlen != floor(maxlen) || maxlen > 1e9)
