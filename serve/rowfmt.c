@@ -7,7 +7,7 @@
  *   reason_k, reason_k_contribution (k = 1..reasons), model_id, policy_id,
  *   passthrough columns.
  * JSON lines carry the same fields, target groups as an array of codes and
- * reasons as objects.
+ * reasons as objects with the feature's Swedish label.
  */
 #include "rowfmt.h"
 
@@ -390,8 +390,15 @@ static void row_json(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i
     if (pf_decision_eligible(x)) {
         puts_(b, "null");
     } else {
-        const char *code = pol->rules[x->failed_rule].code;
-        put_json_str(b, code, strlen(code));
+        const pf_policy_rule *r = &pol->rules[x->failed_rule];
+        put_json_str(b, r->code, strlen(r->code));
+    }
+    key(b, "ineligible_reason");
+    if (pf_decision_eligible(x)) {
+        puts_(b, "null");
+    } else {
+        const pf_policy_rule *r = &pol->rules[x->failed_rule];
+        put_json_str(b, r->reason, strlen(r->reason));
     }
     key(b, "reasons");
     putc_(b, '[');
@@ -399,8 +406,10 @@ static void row_json(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i
         if (k)
             putc_(b, ',');
         puts_(b, "{\"feature\":");
-        const char *name = S->cols[x->reason[k].col].name;
-        put_json_str(b, name, strlen(name));
+        const pf_column *c = &S->cols[x->reason[k].col];
+        put_json_str(b, c->name, strlen(c->name));
+        puts_(b, ",\"label\":");
+        put_json_str(b, c->label, strlen(c->label));
         puts_(b, ",\"contribution\":");
         put_fixed(b, x->reason[k].contribution, 4);
         putc_(b, '}');

@@ -58,6 +58,7 @@ for j, c in zip(rows, csv.DictReader(open(sys.argv[2]))):
     assert (j["ineligible_rule"] or "") == c["ineligible_rule"]
     assert [r["feature"] for r in j["reasons"]] == [c[f"reason_{k}"] for k in (1, 2, 3) if c[f"reason_{k}"]]
 assert len(rows) == 20000
+assert any(r["label"] == "Ålder" for j in rows for r in j["reasons"] if r["feature"] == "alder")
 EOF
 
 # 5. Passthrough of a schema column and an extra input column.
