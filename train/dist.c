@@ -174,8 +174,7 @@ static json_t *bins_json(const feature *f, const json_t *deciles, double n)
     for (size_t b = 0; b < ne; b++)
         json_array_append_new(edges, json_real(edge[b]));
     for (size_t b = 0; f->nsample && b <= ne; b++)
-        json_array_append_new(shares,
-                              json_real(present * (double) count[b] / (double) f->nsample));
+        json_array_append_new(shares, json_real(present * (double) count[b] / (double) f->nsample));
     json_t *o = json_object();
     json_object_set_new(o, "edges", edges);
     json_object_set_new(o, "shares", shares);
