@@ -162,12 +162,8 @@ int pf_cli_load_policy(const char *cmd, const pf_cli_policy_choice *c, const pf_
     if (!rc)
         rc = pf_policy_set_select(set, c->service ? c->service : PF_DEFAULT_SERVICE, day, &chosen,
                                   &err);
-    /* Reload the chosen file alone: the caller owns one policy, not the set. */
-    char path[4096];
-    if (!rc) {
-        snprintf(path, sizeof path, "%s", chosen->path);
-        rc = pf_policy_load(out, path, s, &err);
-    }
+    if (!rc)
+        *out = pf_policy_set_take(set, chosen); /* the caller owns one policy, not the set */
     pf_policy_set_free(set);
     if (rc) {
         pf_cli_error(cmd, "%s", err.message);

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "profil/decide.h"
@@ -295,44 +294,22 @@ static char *dump_policy(const json_t *root)
     return NULL;
 }
 
-/* Writes text to a temporary file and loads it as a policy: the new
- * thresholds are checked by the same loader every command uses. */
+/* Loads the new policy text: the new thresholds are checked by the same
+ * loader every command uses before anything is reported or written. */
 static int load_candidate(const char *text, const pf_schema *s, pf_policy **out)
 {
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/profil-thresholds.XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        pf_cli_error(cmd, "cannot create a temporary file in %s: %s", dir && *dir ? dir : "/tmp",
-                     strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(text), done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, text + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t) w;
-    }
-    int closed = close(fd) == 0, bad_write = done < n || !closed;
+    static const char name[] = "new policy";
     pf_error err = {0};
-    int rc = bad_write ? -1 : pf_policy_load(out, path, s, &err);
-    unlink(path);
-    if (bad_write)
-        pf_cli_error(cmd, "cannot write a temporary file %s", path);
-    else if (rc) {
-        /* The message names the temporary file: name the result instead. */
-        size_t plen = strlen(path);
+    if (pf_policy_load_text(out, text, strlen(text), name, s, &err)) {
+        /* The message starts with the document's name: said already. */
         const char *msg = err.message;
-        if (!strncmp(msg, path, plen))
-            msg += plen + (msg[plen] == ':' ? 1 : 0);
+        if (!strncmp(msg, name, sizeof name - 1) && msg[sizeof name - 1] == ':')
+            msg += sizeof name;
         pf_cli_error(cmd, "the policy with the new thresholds does not load:%s%s",
                      *msg == ' ' ? "" : " ", msg);
+        return -1;
     }
-    return rc ? -1 : 0;
+    return 0;
 }
 
 /* ---- the report ---- */

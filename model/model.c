@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/jsonkeys.h"
 #include "profil/outfile.h"
 #include "profil/version.h"
 
@@ -155,12 +156,11 @@ static int read_number(json_t *v, double *out)
 int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error *err)
 {
     *out = NULL;
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return pf_error_set(err, PF_EFORMAT, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                            jerr.text);
-    int rc = 0;
+    json_t *root;
+    char hex[PF_SHA256_HEX];
+    int rc = pf_json_load_file(path, PF_EFORMAT, PF_EFORMAT, &root, hex, err);
+    if (rc)
+        return rc;
     pf_encoder *enc = NULL;
     pf_model *m = NULL;
     const char *format = json_string_value(json_object_get(root, "format"));
@@ -275,8 +275,7 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
         if (!skip)
             json_object_set(m->meta, key, v);
     }
-    if ((rc = pf_sha256_file(path, m->sha256, err)))
-        goto out;
+    memcpy(m->sha256, hex, sizeof m->sha256);
 out:
     json_decref(root);
     pf_encoder_free(enc);

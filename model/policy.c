@@ -594,35 +594,51 @@ static int parse_policy(loader *L, const json_t *root, pf_policy *p)
     return 0;
 }
 
-int pf_policy_load(pf_policy **out, const char *path, const pf_schema *s, pf_error *err)
+/* Builds the policy from a parsed document; name is its path, hex its id. */
+static int policy_from_json(pf_policy **out, const char *name, json_t *root, const char *hex,
+                            const pf_schema *s, pf_error *err)
 {
-    *out = NULL;
     pf_policy *p = calloc(1, sizeof *p);
-    if (!p || !(p->path = strdup(path))) {
+    if (!p || !(p->path = strdup(name))) {
         free(p);
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
     p->schema = s;
     p->area_col = -1;
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    int rc;
-    if (!root) {
-        rc = pf_error_set(err, jerr.line < 0 ? PF_EIO : PF_EFORMAT, "%s:%d:%d: %s", path, jerr.line,
-                          jerr.column, jerr.text);
-    } else {
-        loader L = {path, s, err};
-        rc = parse_policy(&L, root, p);
-        if (!rc)
-            rc = pf_sha256_file(path, p->sha256, err);
-    }
-    json_decref(root);
+    snprintf(p->sha256, sizeof p->sha256, "%s", hex);
+    loader L = {name, s, err};
+    int rc = parse_policy(&L, root, p);
     if (rc) {
         pf_policy_free(p);
         return rc;
     }
     *out = p;
     return 0;
+}
+
+int pf_policy_load(pf_policy **out, const char *path, const pf_schema *s, pf_error *err)
+{
+    *out = NULL;
+    json_t *root;
+    char hex[PF_SHA256_HEX];
+    int rc = pf_json_load_file(path, PF_EFORMAT, PF_EIO, &root, hex, err);
+    if (!rc)
+        rc = policy_from_json(out, path, root, hex, s, err);
+    json_decref(root);
+    return rc;
+}
+
+int pf_policy_load_text(pf_policy **out, const char *text, size_t n, const char *name,
+                        const pf_schema *s, pf_error *err)
+{
+    *out = NULL;
+    json_t *root;
+    char hex[PF_SHA256_HEX];
+    int rc = pf_json_load_buffer(text, n, name, PF_EFORMAT, &root, hex, err);
+    if (!rc)
+        rc = policy_from_json(out, name, root, hex, s, err);
+    json_decref(root);
+    return rc;
 }
 
 void pf_policy_free(pf_policy *p)
@@ -848,4 +864,16 @@ int pf_policy_set_select(const pf_policy_set *set, const char *service, pf_day d
                             nfound, day, list);
     *out = found;
     return 0;
+}
+
+pf_policy *pf_policy_set_take(pf_policy_set *set, const pf_policy *p)
+{
+    for (size_t k = 0; k < set->n; k++)
+        if (set->policy[k] == p) {
+            pf_policy *taken = set->policy[k];
+            memmove(set->policy + k, set->policy + k + 1, (set->n - k - 1) * sizeof *set->policy);
+            set->n--;
+            return taken;
+        }
+    return NULL;
 }

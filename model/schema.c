@@ -628,23 +628,21 @@ int pf_schema_load(pf_schema **out, const char *path, pf_error *err)
                                        "title",      "description", "missing_values",
                                        "references", "columns",     NULL};
     *out = NULL;
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return pf_error_set(err, PF_ESCHEMA, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                            jerr.text);
+    json_t *root;
+    char hex[PF_SHA256_HEX];
+    int rc = pf_json_load_file(path, PF_ESCHEMA, PF_ESCHEMA, &root, hex, err);
+    if (rc)
+        return rc;
     pf_schema *s = calloc(1, sizeof *s);
     char *pathcopy = strdup(path);
     loadctx c = {.path = path, .err = err};
-    int rc = 0;
     if (!s || !pathcopy) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
     }
     s->id_col = -1;
     s->path = strdup(path);
-    if ((rc = pf_sha256_file(path, s->sha256, err)))
-        goto out;
+    memcpy(s->sha256, hex, sizeof s->sha256);
     c.dir = strdup(dirname(pathcopy));
     if (!s->path || !c.dir) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");

@@ -262,15 +262,16 @@ int pf_spec_load(pf_spec **out, const char *path, const pf_schema *s, pf_error *
                                        "weight",  "intercept", "terms",       "fit",
                                        "holdout", "cv_folds",  NULL};
     *out = NULL;
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return pf_error_set(err, PF_EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                            jerr.text);
+    json_t *root;
+    char hex[PF_SHA256_HEX];
+    int rc = pf_json_load_file(path, PF_EINVAL, PF_EINVAL, &root, hex, err);
+    if (rc)
+        return rc;
     ctx c = {.s = s, .path = path, .err = err};
     pf_spec *spec = calloc(1, sizeof *spec);
     colset cols = {0};
-    int rc = spec ? 0 : pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (!spec)
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
     if (!rc && !json_is_object(root))
         rc = pf_error_set(err, PF_EINVAL, "%s: the top level must be an object", path);
     if (!rc)
@@ -375,7 +376,7 @@ int pf_spec_load(pf_spec **out, const char *path, const pf_schema *s, pf_error *
             goto out;
     if ((rc = pf_encoder_check_missing(spec->enc, err)))
         goto out;
-    rc = pf_sha256_file(path, spec->sha256, err);
+    memcpy(spec->sha256, hex, sizeof spec->sha256);
 out:
     free(cols.c);
     json_decref(root);

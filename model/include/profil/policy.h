@@ -149,6 +149,12 @@ typedef struct pf_policy {
 /* Loads and strictly validates a policy file for schema s. */
 int pf_policy_load(pf_policy **out, const char *path, const pf_schema *s, pf_error *err);
 
+/* The same for a policy document in memory (n bytes), named name in
+ * messages and in p->path; its id is the SHA-256 of those bytes, as it will
+ * be once they are written to a file. */
+int pf_policy_load_text(pf_policy **out, const char *text, size_t n, const char *name,
+                        const pf_schema *s, pf_error *err);
+
 /* Accepts NULL. */
 void pf_policy_free(pf_policy *p);
 
@@ -188,6 +194,10 @@ void pf_policy_set_free(pf_policy_set *set);
  * and policies of several services are in force (the message lists them). */
 int pf_policy_set_select(const pf_policy_set *set, const char *service, pf_day d,
                          const pf_policy **out, pf_error *err);
+
+/* Removes p (a policy of the set, as pf_policy_set_select gave it) from the
+ * set and hands it to the caller, who frees it with pf_policy_free. */
+pf_policy *pf_policy_set_take(pf_policy_set *set, const pf_policy *p);
 
 #ifdef __cplusplus
 }
