@@ -204,3 +204,11 @@ char *pf_cli_sibling_path(const char *path, const char *suffix)
     strcat(out, suffix);
     return out;
 }
+
+int pf_cli_pad(const char *s, int width)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char) *s & 0xC0) != 0x80; /* count lead bytes only */
+    return n < width ? width - n : 0;
+}

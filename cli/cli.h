@@ -100,6 +100,11 @@ int pf_cli_write_problem(struct pf_outfile *o, const struct pf_problem *p);
  * "data/x.csv.gz", ".rejects.csv" -> "data/x.rejects.csv". Caller frees. */
 char *pf_cli_sibling_path(const char *path, const char *suffix);
 
+/* Spaces that pad UTF-8 text s to width characters (0 when it is wider):
+ * printf's %-Ns counts bytes, and the labels are Swedish. Use as
+ * printf("%s%*s", s, pf_cli_pad(s, w), ""). */
+int pf_cli_pad(const char *s, int width);
+
 /* Parses a non-negative integer with optional k/M/G-style suffix-free
  * scientific shorthand ("1e6"); returns 0 on success. */
 int pf_cli_parse_count(const char *s, long long *out);

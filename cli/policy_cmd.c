@@ -66,15 +66,6 @@ static void print_clause(const pf_schema *s, const pf_clause *c)
     }
 }
 
-/* Spaces that pad UTF-8 text s to width characters. */
-static int pad(const char *s, int width)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xC0) != 0x80;
-    return n < width ? width - n : 0;
-}
-
 static void print_groups(uint8_t g)
 {
     for (int k = 0; k < 3; k++)
@@ -93,10 +84,12 @@ static void show(const pf_policy *p)
     printf("file:      %s\n", p->path);
     printf("id:        %s\n", p->sha256);
     printf("\ngroups on p (probability of work or studies):\n");
-    printf("  1 %s%*s p >= %g\n", p->group_label[0], pad(p->group_label[0], 40), "", p->close_min);
-    printf("  2 %s%*s %g <= p < %g\n", p->group_label[1], pad(p->group_label[1], 40), "",
+    printf("  1 %s%*s p >= %g\n", p->group_label[0], pf_cli_pad(p->group_label[0], 40), "",
+           p->close_min);
+    printf("  2 %s%*s %g <= p < %g\n", p->group_label[1], pf_cli_pad(p->group_label[1], 40), "",
            p->far_below, p->close_min);
-    printf("  3 %s%*s p < %g\n", p->group_label[2], pad(p->group_label[2], 40), "", p->far_below);
+    printf("  3 %s%*s p < %g\n", p->group_label[2], pf_cli_pad(p->group_label[2], 40), "",
+           p->far_below);
     if (p->has_levels) {
         printf("\nlevels, for groups");
         print_groups(p->level_groups);
@@ -125,7 +118,7 @@ static void show(const pf_policy *p)
             for (size_t l = 0; l < s->cols[p->area_col].nlevels; l++)
                 n += p->area_of_level[l] == (int16_t) a;
             printf("  %s%*s compensation model %d, %zu municipalities\n", p->areas[a].name,
-                   pad(p->areas[a].name, 14), "", p->areas[a].compensation_model, n);
+                   pf_cli_pad(p->areas[a].name, 14), "", p->areas[a].compensation_model, n);
         }
     } else {
         printf("\ndelivery areas: none (the whole country)\n");

@@ -314,23 +314,12 @@ static int load_candidate(const char *text, const pf_schema *s, pf_policy **out)
 
 /* ---- the report ---- */
 
-/* Prints s padded to w characters (UTF-8 aware: the labels are Swedish). */
-static void print_padded(const char *s, int w)
-{
-    int chars = 0;
-    for (const char *q = s; *q; q++)
-        chars += ((unsigned char) *q & 0xC0) != 0x80;
-    fputs(s, stdout);
-    for (; chars < w; chars++)
-        putchar(' ');
-}
-
 static void row(const char *share, size_t of, double target, const char *key, double t, size_t rows)
 {
     char thr[48] = "";
     if (key)
         snprintf(thr, sizeof thr, "%-16s %6.4f", key, t);
-    print_padded(share, 24);
+    printf("%s%*s", share, pf_cli_pad(share, 24), "");
     printf("%9zu %9.3f  %-23s %11.3f %10zu\n", of, target, thr,
            of ? 100.0 * (double) rows / (double) of : 0.0, rows);
 }

@@ -273,11 +273,7 @@ typedef struct score_opts {
 
 static void print_share(FILE *o, const char *label, int64_t n, int64_t total)
 {
-    /* Pad by characters, not bytes: the labels are Swedish UTF-8. */
-    int width = 0;
-    for (const char *c = label; *c; c++)
-        width += ((unsigned char) *c & 0xC0) != 0x80;
-    fprintf(o, "  %s%*s %10lld  %5.1f %%\n", label, width < 44 ? 44 - width : 0, "", (long long) n,
+    fprintf(o, "  %s%*s %10lld  %5.1f %%\n", label, pf_cli_pad(label, 44), "", (long long) n,
             total ? 100.0 * (double) n / (double) total : 0.0);
 }
 
