@@ -186,6 +186,13 @@ int pf_cli_write_problem(pf_outfile *o, const pf_problem *p)
     return rc ? -1 : 0;
 }
 
+void pf_cli_problem_text(char *buf, size_t n, const pf_problem *p)
+{
+    snprintf(buf, n, "row %lld (line %lld), %s: %s '%s': %s", (long long) p->row,
+             (long long) p->line, p->column ? p->column : "whole row", pf_rule_name(p->rule),
+             p->value, p->message);
+}
+
 char *pf_cli_sibling_path(const char *path, const char *suffix)
 {
     size_t n = strlen(path);

@@ -96,6 +96,10 @@ struct pf_problem;
 /* Writes one problem as a rejects-file line; 0 or -1 on a write error. */
 int pf_cli_write_problem(struct pf_outfile *o, const struct pf_problem *p);
 
+/* One problem as a line of text (no newline): "row R (line L), COLUMN:
+ * RULE 'VALUE': MESSAGE", as commands show the first few. */
+void pf_cli_problem_text(char *buf, size_t n, const struct pf_problem *p);
+
 /* path with its extension (.csv.gz, .gz, .csv, .txt) replaced by suffix:
  * "data/x.csv.gz", ".rejects.csv" -> "data/x.rejects.csv". Caller frees. */
 char *pf_cli_sibling_path(const char *path, const char *suffix);

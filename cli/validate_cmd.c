@@ -87,9 +87,7 @@ static void on_reject(void *ctx, const pf_problem *p)
     validate_ctx *v = ctx;
     count_column(v, p->column);
     if (v->nexamples < EXAMPLES)
-        snprintf(v->examples[v->nexamples++], sizeof v->examples[0],
-                 "row %lld (line %lld), %s: %s '%s': %s", (long long) p->row, (long long) p->line,
-                 p->column ? p->column : "whole row", pf_rule_name(p->rule), p->value, p->message);
+        pf_cli_problem_text(v->examples[v->nexamples++], sizeof v->examples[0], p);
     if (!v->rejects || v->write_failed)
         return;
     v->write_failed = pf_cli_write_problem(v->rejects, p) != 0;

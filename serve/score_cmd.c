@@ -216,9 +216,9 @@ static void on_reject(void *ctx, const pf_problem *p)
             rc->write_failed = pf_cli_write_problem(rc->o, p) != 0;
     } else if (rc->to_stderr && rc->shown < 10) {
         rc->shown++;
-        fprintf(stderr, "profil score: row %lld (line %lld), %s: %s '%s': %s\n", (long long) p->row,
-                (long long) p->line, p->column ? p->column : "whole row", pf_rule_name(p->rule),
-                p->value, p->message);
+        char text[1024];
+        pf_cli_problem_text(text, sizeof text, p);
+        fprintf(stderr, "profil score: %s\n", text);
     }
 }
 
@@ -277,13 +277,12 @@ static void print_share(FILE *o, const char *label, int64_t n, int64_t total)
             total ? 100.0 * (double) n / (double) total : 0.0);
 }
 
-static void print_summary(FILE *o, const score_opts *so, const pf_decider *d, const tally *t,
-                          const pf_reader_stats *st, const char *out_path, const char *manifest,
-                          const char *rejects, double secs)
+static void print_summary(FILE *o, const pf_decider *d, const tally *t, const pf_reader_stats *st,
+                          const char *out_path, const char *manifest, const char *rejects,
+                          double secs)
 {
     const pf_policy *pol = pf_decider_policy(d);
     const pf_schema *s = pf_decider_model(d)->schema;
-    (void) so;
     fprintf(o, "rows:     %lld read, %lld scored, %lld rejected in %.2f s (%.0f rows/s)\n",
             (long long) st->rows_read, (long long) t->rows, (long long) st->rows_rejected, secs,
             secs > 0 ? (double) st->rows_read / secs : 0.0);
@@ -623,7 +622,7 @@ static int run(score_opts *so)
                  so->max_reject_rate, rejects_path ? rejects_path : "the messages above");
         failure = why;
     }
-    size_t ndrift = pf_drift_features(drift), nwarn = 0, nfail = 0;
+    size_t ndrift = pf_drift_features(drift), nfail = 0;
     char drifted[256] = "";
     for (size_t k = 0; k < ndrift; k++) {
         pf_drift_result dr;
@@ -631,7 +630,6 @@ static int run(score_opts *so)
         int warn = pf_drift_beyond(&dr, PF_DRIFT_WARN), bad = pf_drift_beyond(&dr, PF_DRIFT_FAIL);
         const char *status = bad ? "fail" : warn ? "warn" : "ok";
         if (warn) {
-            nwarn += !bad;
             nfail += bad;
             if (!so->quiet || bad)
                 fprintf(stderr,
@@ -728,7 +726,7 @@ static int run(score_opts *so)
             goto fail;
     }
     if (!so->quiet)
-        print_summary(to_stdout ? stderr : stdout, so, decider, &total, st,
+        print_summary(to_stdout ? stderr : stdout, decider, &total, st,
                       to_stdout ? "standard output" : so->output, manifest_path, rejects_path,
                       secs);
     exit_code = PF_EXIT_OK;
