@@ -26,18 +26,8 @@ PY=/usr/bin/python3 # Debian's, whatever python3 comes first on PATH
 here=$(cd "$(dirname "$0")" && pwd)
 peers=$here/peers
 
-need=()
-for p in python3-pandas python3-numpy r-base-core r-cran-data.table hyperfine time; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if ((${#need[@]})); then
-    sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    echo "installing: ${need[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -qq "${need[@]}" >&2 ||
-        { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq "${need[@]}" >&2; }
-fi
+. "$here/lib.sh"
+bench_install python3-pandas python3-numpy r-base-core r-cran-data.table hyperfine time
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -33,33 +33,9 @@ SPEC=$root/bench/train/spec40.json
 REGION=${PROFIL_DATA:-$root/data}/ref/fodelseland-region.csv
 
 # --- peers -------------------------------------------------------------------
-install_peers() {
-    local pkgs=(r-base-core r-cran-data.table python3-pandas python3-sklearn python3-numpy
-        hyperfine)
-    local need=() p
-    for p in "${pkgs[@]}"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' ||
-            need+=("$p")
-    done
-    ((${#need[@]})) || return 0
-    local sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    echo "installing ${need[*]}" >&2
-    local try
-    for try in 1 2 3 4 5; do
-        # DPkg::Lock::Timeout waits for another apt or dpkg to finish.
-        if $sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
-            -o DPkg::Lock::Timeout=300 install "${need[@]}" >&2; then
-            return 0
-        fi
-        # Stale package lists are the other common cause; refresh once.
-        [ "$try" -gt 1 ] || $sudo apt-get -q -o DPkg::Lock::Timeout=300 update >&2 || true
-        sleep 10
-    done
-    echo "bench/train.sh: could not install ${need[*]}" >&2
-    exit 2
-}
-install_peers
+. "$root/bench/lib.sh"
+bench_install r-base-core r-cran-data.table python3-pandas python3-sklearn python3-numpy \
+    hyperfine
 
 tmp=$(mktemp -d)
 probes=
