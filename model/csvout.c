@@ -5,12 +5,15 @@
 
 #include <string.h>
 
+int pf_csv_needs_quotes(const char *s, size_t n, char delimiter)
+{
+    return n && (memchr(s, delimiter, n) || memchr(s, '"', n) || memchr(s, '\n', n) ||
+                 memchr(s, '\r', n));
+}
+
 int pf_csv_put_field(pf_outfile *o, const char *s, size_t n, char delimiter)
 {
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote)
+    if (!pf_csv_needs_quotes(s, n, delimiter))
         return pf_outfile_write(o, s, n);
     int rc = pf_outfile_write(o, "\"", 1);
     size_t start = 0;

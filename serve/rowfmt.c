@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/csvout.h"
 #include "profil/encode.h"
 
 void pf_buf_free(pf_buf *b)
@@ -105,7 +106,7 @@ static void put_fixed(pf_buf *b, double v, int dec)
 
 static void put_csv(pf_buf *b, const char *s, size_t n)
 {
-    if (!memchr(s, '"', n) && !memchr(s, ',', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+    if (!pf_csv_needs_quotes(s, n, ',')) {
         put(b, s, n);
         return;
     }

@@ -14,6 +14,10 @@ extern "C" {
 #endif
 
 /* Appends s[0..n) as one CSV field (no delimiter). */
+/* Whether a field of n bytes must be quoted (it holds the delimiter, a
+ * quote or a line break). */
+int pf_csv_needs_quotes(const char *s, size_t n, char delimiter);
+
 int pf_csv_put_field(pf_outfile *o, const char *s, size_t n, char delimiter);
 
 /* The same for a NUL-terminated string; NULL writes an empty field. */
