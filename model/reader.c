@@ -903,6 +903,7 @@ int pf_reader_read(pf_reader *R, pf_frame *f, pf_error *err)
     }
     R->f = NULL;
     R->err = NULL;
+    f->input_bytes = pf_source_raw_bytes(R->src);
     if (rc) {
         R->finished = 1;
         return rc;

@@ -524,6 +524,7 @@ static int run(score_opts *so)
     size_t next_write = 0;
     double last_progress = t0;
     int64_t rows_done = 0;
+    uint64_t bytes_done = 0;
     struct stat sb;
     double in_size = strcmp(so->input, "-") && stat(so->input, &sb) == 0 ? (double) sb.st_size : 0;
     pthread_mutex_lock(&pl.mu);
@@ -535,6 +536,7 @@ static int run(score_opts *so)
             if (pf_outfile_write(out, w->out.p, w->out.n))
                 rc = pf_error_set(&err, PF_EIO, "%s: write failed", so->output);
             rows_done += (int64_t) w->f->n;
+            bytes_done = w->f->input_bytes;
             pf_prefetch_release(pre, w->f);
             pthread_mutex_lock(&pl.mu);
             w->state = JOB_EMPTY;
@@ -564,11 +566,7 @@ static int run(score_opts *so)
                     last_progress = t;
                     double rate = (double) rows_done / (t - t0);
                     if (in_size > 0 && rows_done > 0 && !pl.eof) {
-                        /* Read while the reader thread counts on: approximate, and only
-                         * the ETA shown depends on it. */
-                        double frac = (double) __atomic_load_n(&pf_reader_stats_get(r)->bytes_read,
-                                                               __ATOMIC_RELAXED) /
-                                      in_size;
+                        double frac = (double) bytes_done / in_size;
                         double eta = frac > 0 && frac <= 1 ? (t - t0) * (1 / frac - 1) : 0;
                         fprintf(stderr, "\rprofil score: %lld rows, %.0f rows/s, ETA %.0f s   ",
                                 (long long) rows_done, rate, eta);

@@ -49,6 +49,9 @@ typedef struct pf_frame {
     char *arena;
     size_t arena_len;
     size_t arena_cap;
+    uint64_t input_bytes; /* input bytes as stored (compressed for gzip) consumed once
+                             this frame was filled: a reader's progress, readable by
+                             whoever holds the frame */
 } pf_frame;
 
 /* Allocates a frame for schema s holding up to cap rows, with npass
