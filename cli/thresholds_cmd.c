@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "profil/decide.h"
+#include "profil/jsonkeys.h"
 #include "profil/model.h"
 #include "profil/outfile.h"
 #include "profil/policy.h"
@@ -447,9 +448,13 @@ int pf_cmd_thresholds(int argc, char **argv)
         goto out;
     }
     /* The file the new policy starts from: every byte but the thresholds. */
-    json_error_t jerr;
-    if (!(root = json_load_file(start->path, JSON_REJECT_DUPLICATES, &jerr))) {
-        pf_cli_error(cmd, "%s:%d:%d: %s", start->path, jerr.line, jerr.column, jerr.text);
+    char start_sha[PF_SHA256_HEX];
+    if (pf_json_load_file(start->path, PF_EFORMAT, PF_EIO, &root, start_sha, &err)) {
+        pf_cli_error(cmd, "%s", err.message);
+        goto out;
+    }
+    if (strcmp(start_sha, start->sha256)) {
+        pf_cli_error(cmd, "%s changed while it was read", start->path);
         goto out;
     }
     if (pf_decider_new(&dec, model, start, NULL, &err)) {
