@@ -71,6 +71,39 @@ void pf_frame_free(pf_frame *f)
     free(f);
 }
 
+int pf_frame_reserve(pf_frame *f, size_t rows, pf_error *err)
+{
+    if (rows <= f->cap)
+        return 0;
+    size_t cap = f->cap * 2 > rows ? f->cap * 2 : rows;
+    int ok = 1;
+#define GROW(p)                                                                                    \
+    do {                                                                                           \
+        void *q_ = ok ? realloc((p), cap * sizeof *(p)) : NULL;                                    \
+        if (q_)                                                                                    \
+            (p) = q_;                                                                              \
+        else                                                                                       \
+            ok = 0;                                                                                \
+    } while (0)
+    GROW(f->row);
+    GROW(f->line);
+    for (size_t j = 0; j < f->schema->ncols; j++) {
+        if (f->col[j].num)
+            GROW(f->col[j].num);
+        if (f->col[j].cat)
+            GROW(f->col[j].cat);
+        if (f->col[j].str)
+            GROW(f->col[j].str);
+    }
+    for (size_t k = 0; k < f->npass; k++)
+        GROW(f->pass[k]);
+#undef GROW
+    if (!ok)
+        return pf_error_set(err, PF_ENOMEM, "out of memory growing a frame to %zu rows", cap);
+    f->cap = cap;
+    return 0;
+}
+
 void pf_frame_clear(pf_frame *f)
 {
     f->n = 0;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "reader_blocks.h"
 #include "pnr.h"
 #include "schema_impl.h"
 #include "source.h"
@@ -95,6 +96,20 @@ struct pf_reader {
     int fatal; /* a pf_status that stops reading */
     pf_error *err;
     pf_reader_stats stats;
+
+    /* Splitting into blocks (reader_blocks.h): bytes read ahead in stage,
+     * of which [0, sp_pos) are scanned; the scan's state; sp_cut is the
+     * last record end found (0: none yet). */
+    char *stage;
+    size_t stage_n, stage_cap;
+    int split_started, split_over;
+    int sp_mode;
+    size_t sp_pos, sp_floor, sp_cut, sp_spaces;
+
+    /* A block parser: the reader whose header it shares, and where it
+     * collects the problems of the block being parsed. */
+    const pf_reader *parent;
+    pf_reader_batch *batch;
 };
 
 static const char *rule_names[PF_RULE_COUNT] = {
@@ -939,15 +954,19 @@ void pf_reader_close(pf_reader *r)
         return;
     if (r->csv_ready)
         csv_free(&r->csv);
-    pf_source_close(r->src);
-    for (size_t j = 0; j < r->nfields; j++)
-        free(r->header[j]);
-    free(r->header);
-    free(r->field_map);
-    free(r->unknown);
-    free(r->pass_names);
-    free(r->present);
+    if (!r->parent) { /* a block parser borrows these from its reader */
+        pf_source_close(r->src);
+        for (size_t j = 0; j < r->nfields; j++)
+            free(r->header[j]);
+        free(r->header);
+        free(r->field_map);
+        free(r->unknown);
+        free(r->pass_names);
+        free(r->present);
+        free(r->missing_len);
+    }
     free(r->buf);
+    free(r->stage);
     free(r->st_num);
     free(r->st_cat);
     free(r->st_str);
@@ -958,6 +977,361 @@ void pf_reader_close(pf_reader *r)
         for (size_t c = 0; c < r->s->ncols; c++)
             pf_strmap_clear(&r->pattern_cache[c]);
     free(r->pattern_cache);
-    free(r->missing_len);
     free(r);
+}
+
+/* ---- Blocks for parallel parsing (reader_blocks.h) ---------------------- */
+
+enum { SPLIT_PLAIN, SPLIT_QUOTED, SPLIT_MIGHT_END };
+
+#define SPLIT_READ   (256u << 10)
+#define SPLIT_STEP   (16u << 10) /* scan window past `want` while no record end is found */
+#define SPLIT_MAX    (8u << 20)  /* no record end within this: the rest is read serially */
+#define SPLIT_NOPROB UINT32_MAX
+
+/* Follows libcsv's states over stage[sp_pos, to) as far as quoting goes,
+ * remembering the last record end. PLAIN stands for both "between fields"
+ * and "in an unquoted field": a quote opens a quoted field only when
+ * nothing but spaces and tabs precede it in its field, which a look back
+ * (no further than sp_floor, where a field is known to start) tells. So
+ * the scan jumps from quote to quote with memchr and finds record ends
+ * with memrchr; only the bytes right after a closing quote go one by one. */
+static void split_scan(pf_reader *R, size_t to)
+{
+    const char *b = R->stage;
+    const char d = R->delim;
+    size_t i = R->sp_pos;
+    while (i < to) {
+        if (R->sp_mode == SPLIT_PLAIN) {
+            const char *q = memchr(b + i, '"', to - i);
+            size_t end = q ? (size_t) (q - b) : to;
+            const char *nl = memrchr(b + i, '\n', end - i);
+            if (nl) {
+                R->sp_cut = (size_t) (nl - b) + 1;
+            } else {
+                /* Line ends of a lone CR: a cut when what follows is known
+                 * not to be the LF of a CRLF. */
+                const char *cr = memrchr(b + i, '\r', end - i);
+                if (cr && (size_t) (cr - b) + 1 < to && cr[1] != '\n')
+                    R->sp_cut = (size_t) (cr - b) + 1;
+            }
+            if (!q)
+                break;
+            size_t k = end;
+            while (k > R->sp_floor && (b[k - 1] == ' ' || b[k - 1] == '\t') && b[k - 1] != d)
+                k--;
+            if (k == R->sp_floor || b[k - 1] == d || b[k - 1] == '\n' || b[k - 1] == '\r')
+                R->sp_mode = SPLIT_QUOTED;
+            i = end + 1;
+        } else if (R->sp_mode == SPLIT_QUOTED) {
+            const char *q = memchr(b + i, '"', to - i);
+            if (!q)
+                break;
+            i = (size_t) (q - b) + 1;
+            R->sp_mode = SPLIT_MIGHT_END;
+            R->sp_spaces = 0;
+        } else {
+            char c = b[i++];
+            if (c == d || c == '\n' || c == '\r') {
+                R->sp_mode = SPLIT_PLAIN;
+                R->sp_floor = i;
+                if (c == '\n' || (c == '\r' && i < to && b[i] != '\n'))
+                    R->sp_cut = i;
+            } else if (c == ' ' || c == '\t') {
+                R->sp_spaces++;
+            } else if (c == '"') {
+                if (R->sp_spaces)
+                    R->sp_spaces = 0; /* libcsv keeps it as text, still after a closing quote */
+                else
+                    R->sp_mode = SPLIT_QUOTED; /* "" inside quotes */
+            } else {
+                R->sp_mode = SPLIT_QUOTED; /* text after a closing quote: still quoted */
+            }
+        }
+    }
+    R->sp_pos = to;
+}
+
+static int grow_buffer(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : SPLIT_READ;
+    while (c < need)
+        c *= 2;
+    char *q = realloc(*p, c);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Splitting is over: what is left goes back to the buffer pf_reader_read
+ * reads from, as if splitting had never happened. */
+static int split_finish(pf_reader *R, pf_error *err)
+{
+    R->split_over = 1;
+    if (grow_buffer(&R->buf, &R->bufcap, R->stage_n))
+        return pf_error_set(err, PF_ENOMEM, "out of memory reading the input");
+    memcpy(R->buf, R->stage, R->stage_n);
+    R->pos = 0;
+    R->len = R->stage_n;
+    free(R->stage);
+    R->stage = NULL;
+    R->stage_n = R->stage_cap = 0;
+    return 0;
+}
+
+int pf_reader_split(pf_reader *R, pf_reader_block *b, size_t want, pf_error *err)
+{
+    if (R->split_over || R->finished)
+        return 0;
+    if (!R->split_started) {
+        /* Start with what reading the header left in the buffer. */
+        R->split_started = 1;
+        size_t left = R->len - R->pos;
+        if (grow_buffer(&R->stage, &R->stage_cap, left + SPLIT_READ))
+            return pf_error_set(err, PF_ENOMEM, "out of memory reading the input");
+        memcpy(R->stage, R->buf + R->pos, left);
+        R->stage_n = left;
+        R->pos = R->len = 0;
+        R->sp_mode = SPLIT_PLAIN;
+    }
+    if (want < 64)
+        want = 64;
+    for (;;) {
+        /* The LF of a header ending in CRLF belongs to the header. */
+        if (R->prev_cr && R->sp_pos == 0 && (R->stage_n > 0 || R->src_eof)) {
+            if (R->stage_n > 0 && R->stage[0] == '\n') {
+                memmove(R->stage, R->stage + 1, --R->stage_n);
+                R->stats.bytes_read++;
+            }
+            R->prev_cr = 0;
+        }
+        /* The last record end within `want` bytes, else the first window
+         * past it that has one: windows do not depend on read sizes. */
+        size_t to = R->sp_pos < want ? want : R->sp_pos + SPLIT_STEP;
+        if (to <= R->stage_n || R->src_eof) {
+            if (to > R->stage_n)
+                to = R->stage_n;
+            split_scan(R, to);
+            int at_end = R->src_eof && R->sp_pos == R->stage_n;
+            if (R->sp_cut && (R->sp_pos >= want || at_end))
+                break;
+            if (at_end || R->sp_pos >= SPLIT_MAX)
+                return split_finish(R, err);
+            continue;
+        }
+        if (grow_buffer(&R->stage, &R->stage_cap, R->stage_n + SPLIT_READ))
+            return pf_error_set(err, PF_ENOMEM, "out of memory reading the input");
+        ssize_t got = pf_source_read(R->src, R->stage + R->stage_n, SPLIT_READ, err);
+        if (got < 0)
+            return (int) got;
+        if (got == 0)
+            R->src_eof = 1;
+        R->stage_n += (size_t) got;
+    }
+    /* The block takes the stage buffer; the bytes after the cut move to
+     * the block's old buffer, which becomes the stage. */
+    size_t cut = R->sp_cut, rest = R->stage_n - cut;
+    char *spare = b->p;
+    size_t spare_cap = b->cap;
+    if (grow_buffer(&spare, &spare_cap, rest + SPLIT_READ)) {
+        b->p = spare;
+        b->cap = spare_cap;
+        return pf_error_set(err, PF_ENOMEM, "out of memory reading the input");
+    }
+    memcpy(spare, R->stage + cut, rest);
+    b->p = R->stage;
+    b->cap = R->stage_cap;
+    b->n = cut;
+    b->input_bytes = pf_source_raw_bytes(R->src);
+    R->stage = spare;
+    R->stage_cap = spare_cap;
+    R->stage_n = rest;
+    R->sp_pos -= cut;
+    R->sp_floor = R->sp_floor > cut ? R->sp_floor - cut : 0; /* a record starts at the cut */
+    R->sp_cut = 0;
+    return 1;
+}
+
+static size_t text_put(pf_reader_batch *b, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (b->text_len + n > UINT32_MAX - 1 || grow_buffer(&b->text, &b->text_cap, b->text_len + n)) {
+        b->failed = 1;
+        return SPLIT_NOPROB;
+    }
+    memcpy(b->text + b->text_len, s, n);
+    b->text_len += n;
+    return b->text_len - n;
+}
+
+/* A block parser's reject callback: keeps the problem for delivery. */
+static void collect_problem(void *ctx, const pf_problem *p)
+{
+    pf_reader_batch *b = ((pf_reader *) ctx)->batch;
+    if (b->failed)
+        return;
+    if (b->nprobs == b->probs_cap) {
+        size_t cap = b->probs_cap ? 2 * b->probs_cap : 64;
+        pf_reader_batch_problem *q = realloc(b->probs, cap * sizeof *q);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->probs = q;
+        b->probs_cap = cap;
+    }
+    pf_reader_batch_problem *e = &b->probs[b->nprobs];
+    e->row = p->row;
+    e->line = p->line;
+    e->column = p->column;
+    e->rule = p->rule;
+    e->first_of_row = p->first_of_row;
+    e->value = (uint32_t) text_put(b, p->value);
+    e->message = (uint32_t) text_put(b, p->message);
+    e->id = p->id ? (uint32_t) text_put(b, p->id) : SPLIT_NOPROB;
+    if (!b->failed)
+        b->nprobs++;
+}
+
+int pf_reader_parser_new(const pf_reader *r, pf_reader **out, pf_error *err)
+{
+    *out = NULL;
+    pf_reader *P = calloc(1, sizeof *P);
+    if (!P)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    const pf_schema *s = r->s;
+    P->parent = r;
+    P->s = s;
+    P->opt = r->opt;
+    if (r->opt.on_reject) {
+        P->opt.on_reject = collect_problem;
+        P->opt.reject_ctx = P;
+    }
+    P->delim = r->delim;
+    P->decimal = r->decimal;
+    P->header_done = 1;
+    P->nfields = r->nfields;
+    P->header = r->header;
+    P->field_map = r->field_map;
+    P->nunknown = r->nunknown;
+    P->unknown = r->unknown;
+    P->npass = r->npass;
+    P->pass_names = r->pass_names;
+    P->present = r->present;
+    P->missing_max_len = r->missing_max_len;
+    P->missing_len = r->missing_len;
+    P->st_num = calloc(s->ncols, sizeof *P->st_num);
+    P->st_cat = calloc(s->ncols, sizeof *P->st_cat);
+    P->st_str = calloc(s->ncols, sizeof *P->st_str);
+    P->st_pass = P->npass ? calloc(P->npass, sizeof *P->st_pass) : NULL;
+    P->probs = malloc(MAX_PROBLEMS * sizeof *P->probs);
+    P->pattern_cache = calloc(s->ncols, sizeof *P->pattern_cache);
+    if (!P->st_num || !P->st_cat || !P->st_str || (P->npass && !P->st_pass) || !P->probs ||
+        !P->pattern_cache ||
+        csv_init(&P->csv, CSV_STRICT_FINI | CSV_REPALL_NL | CSV_APPEND_NULL) != 0) {
+        pf_reader_close(P);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    P->csv_ready = 1;
+    csv_set_delim(&P->csv, (unsigned char) P->delim);
+    csv_set_realloc_func(&P->csv, capped_realloc);
+    csv_set_blk_size(&P->csv, 4096);
+    P->err = err;
+    reset_record(P);
+    P->err = NULL;
+    if (P->fatal) {
+        pf_reader_close(P);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    *out = P;
+    return 0;
+}
+
+void pf_reader_parser_free(pf_reader *p)
+{
+    pf_reader_close(p);
+}
+
+static size_t count_byte(const char *p, size_t n, char c)
+{
+    size_t k = 0;
+    for (const char *e = p + n; (p = memchr(p, c, (size_t) (e - p))) != NULL; p++)
+        k++;
+    return k;
+}
+
+int pf_reader_parse_block(pf_reader *P, const pf_reader_block *b, pf_frame *f,
+                          pf_reader_batch *batch, pf_error *err)
+{
+    pf_frame_clear(f);
+    batch->nprobs = 0;
+    batch->text_len = 0;
+    batch->failed = 0;
+    memset(&P->stats, 0, sizeof P->stats);
+    P->line = 0;
+    P->prev_cr = 0;
+    /* A row ends at a line end, so the block has at most one row per CR
+     * or LF byte. */
+    size_t ends = count_byte(b->p, b->n, '\n') + count_byte(b->p, b->n, '\r');
+    if (pf_frame_reserve(f, ends + 1, err))
+        return PF_ENOMEM;
+    P->f = f;
+    P->err = err;
+    P->batch = batch;
+    size_t done = csv_parse(&P->csv, b->p, b->n, on_field, on_record, P);
+    P->stats.bytes_read = done;
+    int rc = P->fatal;
+    if (!rc && done != b->n)
+        rc = pf_error_set(err, PF_ELIMIT, "a field is longer than %u MiB", FIELD_HARD_MAX >> 20);
+    if (!rc && batch->failed)
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory collecting rejected rows");
+    batch->stats = P->stats;
+    batch->lines = P->line;
+    f->input_bytes = b->input_bytes;
+    P->f = NULL;
+    P->err = NULL;
+    P->batch = NULL;
+    P->fatal = 0;
+    return rc;
+}
+
+void pf_reader_deliver(pf_reader *R, pf_frame *f, const pf_reader_batch *b)
+{
+    int64_t row0 = R->stats.rows_read, line0 = R->line;
+    for (size_t i = 0; i < f->n; i++) {
+        f->row[i] += row0;
+        f->line[i] += line0;
+    }
+    for (size_t k = 0; R->opt.on_reject && k < b->nprobs; k++) {
+        const pf_reader_batch_problem *e = &b->probs[k];
+        pf_problem p = {.row = row0 + e->row,
+                        .line = line0 + e->line,
+                        .id = e->id == SPLIT_NOPROB ? NULL : b->text + e->id,
+                        .column = e->column,
+                        .value = b->text + e->value,
+                        .rule = e->rule,
+                        .message = b->text + e->message,
+                        .first_of_row = e->first_of_row};
+        R->opt.on_reject(R->opt.reject_ctx, &p);
+    }
+    const pf_reader_stats *s = &b->stats;
+    R->stats.rows_read += s->rows_read;
+    R->stats.rows_accepted += s->rows_accepted;
+    R->stats.rows_rejected += s->rows_rejected;
+    R->stats.blank_lines += s->blank_lines;
+    R->stats.bytes_read += s->bytes_read;
+    for (int k = 0; k < PF_RULE_COUNT; k++)
+        R->stats.problems[k] += s->problems[k];
+    R->line += b->lines;
+}
+
+void pf_reader_batch_free(pf_reader_batch *b)
+{
+    free(b->probs);
+    free(b->text);
+    memset(b, 0, sizeof *b);
 }

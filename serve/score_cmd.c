@@ -180,14 +180,18 @@ static void *work(void *arg)
             return NULL;
         pf_frame *f = j->f;
         j->out.n = 0;
-        if (!w->failed && pf_decide(pl->d, f, 0, f->n, w->dec, &w->err))
-            w->failed = 1;
-        if (!w->failed) {
-            pf_drift_add(w->drift, f, 0, f->n);
-            tally_rows(&w->t, pol, w->dec, f->n);
-            for (size_t i = 0; i < f->n; i++)
-                pf_rowfmt_row(pl->rf, &j->out, f, i, &w->dec[i]);
-            if (j->out.failed && !w->failed) {
+        /* Frames vary in size; decisions are made a cache-sized chunk at a time. */
+        for (size_t first = 0; first < f->n && !w->failed; first += CHUNK_ROWS) {
+            size_t n = f->n - first < CHUNK_ROWS ? f->n - first : CHUNK_ROWS;
+            if (pf_decide(pl->d, f, first, n, w->dec, &w->err)) {
+                w->failed = 1;
+                break;
+            }
+            pf_drift_add(w->drift, f, first, n);
+            tally_rows(&w->t, pol, w->dec, n);
+            for (size_t i = 0; i < n; i++)
+                pf_rowfmt_row(pl->rf, &j->out, f, first + i, &w->dec[i]);
+            if (j->out.failed) {
                 w->failed = 1;
                 pf_error_set(&w->err, PF_ENOMEM, "out of memory formatting output");
             }
@@ -505,13 +509,13 @@ static int run(score_opts *so)
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.cv_work, NULL);
     pthread_cond_init(&pl.cv_done, NULL);
-    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, pl.njobs + 1, &err)))
+    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, pl.njobs + 1, nworkers, &err)))
         goto fail;
     int started_workers = 0;
     for (int k = 0; k < nworkers; k++) {
         worker *w = &workers[k];
         w->pl = &pl;
-        if (!(w->dec = malloc((CHUNK_ROWS * 2) * sizeof *w->dec)) ||
+        if (!(w->dec = malloc(CHUNK_ROWS * sizeof *w->dec)) ||
             pf_drift_clone_empty(drift, &w->drift, &err) ||
             pthread_create(&w->thread, NULL, work, w)) {
             rc = pf_error_set(&err, PF_ENOMEM, "cannot start worker threads");

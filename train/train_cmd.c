@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dist.h"
@@ -461,8 +462,9 @@ int pf_cmd_train(int argc, char **argv)
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
-    /* Parsing runs on its own thread, overlapping with encoding here. */
-    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, &err)))
+    /* Parsing runs on its own threads, overlapping with encoding here. */
+    int read_threads = threads ? (int) threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
+    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, read_threads > 0 ? read_threads : 1, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "profil/prefetch.h"
 #include "profil/reader.h"
 #include "profil/schema.h"
 #include "readertest.h"
@@ -240,6 +241,45 @@ static void on_reject(void *ctx, const pf_problem *p)
     q->first = p->first_of_row;
 }
 
+static void keep_rows(result *r, const pf_schema *s, const pf_frame *f)
+{
+    assert_true(f->n > 0 && f->n <= f->cap);
+    for (size_t i = 0; i < f->n; i++) {
+        size_t j = r->n++;
+        assert_true(j < MAXROWS);
+        r->row[j] = f->row[i];
+        r->line[j] = f->line[i];
+        for (size_t c = 0; c < s->ncols; c++) {
+            switch (s->cols[c].type) {
+            case PF_TYPE_INTEGER:
+            case PF_TYPE_NUMBER:
+                r->num[j][c] = f->col[c].num[i];
+                break;
+            case PF_TYPE_CATEGORY:
+            case PF_TYPE_BOOLEAN:
+                r->cat[j][c] = f->col[c].cat[i];
+                break;
+            case PF_TYPE_STRING: {
+                pf_strref ref = f->col[c].str[i];
+                if (ref.off != PF_STR_MISSING) {
+                    assert_int_equal(strlen(pf_frame_str(f, ref)), ref.len);
+                    r->str[j][c] = strdup(pf_frame_str(f, ref));
+                }
+                break;
+            }
+            }
+        }
+        for (size_t k = 0; k < f->npass && k < 8; k++)
+            r->pass[j][k] = strdup(pf_frame_str(f, f->pass[k][i]));
+    }
+}
+
+/* 1: run_schema reads with pf_reader_read; more: through pf_prefetch with
+ * that many parsing threads and blocks of a few hundred bytes, so every
+ * test also checks that parsing in parallel gives the same rows, numbers,
+ * problems and counts. */
+static int reader_threads = 1;
+
 /* Reads data[0..n) through schema s in frames of about frame_rows rows and
  * keeps everything: rows, problems, stats. opt's callback is replaced. */
 static result *run_schema(const pf_schema *s, const void *data, size_t n,
@@ -273,42 +313,25 @@ static result *run_schema(const pf_schema *s, const void *data, size_t n,
     for (size_t k = 0; k < f->npass && k < 8; k++)
         r->pass_names[k] = strdup(f->pass_names[k]);
     int rc;
-    while ((rc = pf_reader_read(rd, f, &r->err)) > 0) {
-        assert_true(f->n > 0 && f->n <= f->cap);
-        for (size_t i = 0; i < f->n; i++) {
-            size_t j = r->n++;
-            assert_true(j < MAXROWS);
-            r->row[j] = f->row[i];
-            r->line[j] = f->line[i];
-            for (size_t c = 0; c < s->ncols; c++) {
-                switch (s->cols[c].type) {
-                case PF_TYPE_INTEGER:
-                case PF_TYPE_NUMBER:
-                    r->num[j][c] = f->col[c].num[i];
-                    break;
-                case PF_TYPE_CATEGORY:
-                case PF_TYPE_BOOLEAN:
-                    r->cat[j][c] = f->col[c].cat[i];
-                    break;
-                case PF_TYPE_STRING: {
-                    pf_strref ref = f->col[c].str[i];
-                    if (ref.off != PF_STR_MISSING) {
-                        assert_int_equal(strlen(pf_frame_str(f, ref)), ref.len);
-                        r->str[j][c] = strdup(pf_frame_str(f, ref));
-                    }
-                    break;
-                }
-                }
-            }
-            for (size_t k = 0; k < f->npass && k < 8; k++)
-                r->pass[j][k] = strdup(pf_frame_str(f, f->pass[k][i]));
+    if (reader_threads > 1) {
+        pf_frame_free(f);
+        pf_prefetch *pre;
+        assert_int_equal(pf_prefetch_start(&pre, rd, 1, 2, reader_threads, &r->err), 0);
+        while ((rc = pf_prefetch_next(pre, &f, &r->err)) > 0) {
+            keep_rows(r, s, f);
+            pf_prefetch_release(pre, f);
         }
+        pf_prefetch_stop(pre);
+        f = NULL;
+    } else {
+        while ((rc = pf_reader_read(rd, f, &r->err)) > 0)
+            keep_rows(r, s, f);
+        if (rc == 0)
+            assert_int_equal(f->n, 0);
     }
     r->read_rc = rc;
     if (rc < 0)
         assert_int_equal(r->err.status, rc);
-    else
-        assert_int_equal(f->n, 0);
     r->stats = *pf_reader_stats_get(rd);
     pf_frame_free(f);
     pf_reader_close(rd);
@@ -1555,6 +1578,116 @@ static void test_empty_and_header_only(void **state)
     (void) state;
 }
 
+/* ---- parallel parsing against serial parsing on random inputs ------------------ */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t) ((rng_state >> 33) % n);
+}
+
+static void same_results(const result *a, const result *b, unsigned seed)
+{
+    if (a->open_rc != b->open_rc || a->read_rc != b->read_rc || a->n != b->n ||
+        a->nprobs != b->nprobs || memcmp(&a->stats, &b->stats, sizeof a->stats) != 0)
+        fail_msg("seed %u: rc %d/%d %d/%d, rows %zu/%zu, problems %zu/%zu, read %lld/%lld, "
+                 "blank %lld/%lld, bytes %llu/%llu",
+                 seed, a->open_rc, b->open_rc, a->read_rc, b->read_rc, a->n, b->n, a->nprobs,
+                 b->nprobs, (long long) a->stats.rows_read, (long long) b->stats.rows_read,
+                 (long long) a->stats.blank_lines, (long long) b->stats.blank_lines,
+                 (unsigned long long) a->stats.bytes_read,
+                 (unsigned long long) b->stats.bytes_read);
+    if (a->read_rc)
+        assert_string_equal(a->err.message, b->err.message);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->row[i], b->row[i]);
+        assert_int_equal(a->line[i], b->line[i]);
+        for (size_t c = 0; c < a->s->ncols; c++) {
+            assert_memory_equal(&a->num[i][c], &b->num[i][c], sizeof(double));
+            assert_int_equal(a->cat[i][c], b->cat[i][c]);
+            assert_true((a->str[i][c] == NULL) == (b->str[i][c] == NULL));
+            if (a->str[i][c])
+                assert_string_equal(a->str[i][c], b->str[i][c]);
+        }
+        for (size_t k = 0; k < a->npass && k < 8; k++)
+            assert_string_equal(a->pass[i][k], b->pass[i][k]);
+    }
+    for (size_t k = 0; k < a->nprobs; k++) {
+        const prob *p = &a->probs[k], *q = &b->probs[k];
+        if (p->row != q->row || p->line != q->line || p->rule != q->rule || p->first != q->first)
+            fail_msg("seed %u problem %zu: row %lld/%lld line %lld/%lld", seed, k,
+                     (long long) p->row, (long long) q->row, (long long) p->line,
+                     (long long) q->line);
+        assert_true((p->id == NULL) == (q->id == NULL));
+        if (p->id)
+            assert_string_equal(p->id, q->id);
+        assert_true((p->column == NULL) == (q->column == NULL));
+        if (p->column)
+            assert_string_equal(p->column, q->column);
+        assert_string_equal(p->value, q->value);
+        assert_string_equal(p->message, q->message);
+    }
+}
+
+/* Random inputs made of what upsets record splitting: quoted fields with
+ * delimiters, line ends and doubled quotes inside, spaces before an
+ * opening quote, text after a closing quote, stray quotes in unquoted
+ * fields, blank lines, CR, LF and CRLF line ends, a missing last line
+ * end, an unterminated quote, a CRLF header. Read serially and through
+ * pf_prefetch with tiny blocks, everything must agree. */
+static void test_parallel_matches_serial(void **state)
+{
+    pf_schema *k;
+    pf_error err;
+    if (pf_schema_load(&k, KURS_SCHEMA, &err))
+        fail_msg("%s", err.message);
+    static const char *const fields[] = {
+        "12",         "3,5",      "U1",         "S1",          "AB123",    "grund",
+        "ja",         "1",        "",           "-",           "\"S1\"",   "\"a;b\"",
+        "\"a,b\"",    "\"x\ny\"", "\"x\r\ny\"", "\"q\"\"q\"",  "  \"G1\"", "ab\"c",
+        "\"AB123\" ", "\"x\"y",   "\"\"",       "\"x\" \"y\"", "\"x\" \"", " 7 ",
+        "\t\"\n\"",   "\"\r\"",   "\"\n\n\"",   "811218-9876"};
+    static const char *const ends[] = {"\n", "\n", "\n", "\r\n", "\r"};
+    for (unsigned seed = 1; seed <= 400; seed++) {
+        rng_state = seed;
+        tbuf in = {0};
+        char d = rnd(2) ? ';' : ',';
+        const char *eol = ends[rnd(5)];
+        tbuf_puts(&in, d == ';' ? "timmar;ort;kurskod;niva;klar;vikt;extra"
+                                : "timmar,ort,kurskod,niva,klar,vikt,extra");
+        tbuf_puts(&in, rnd(4) ? eol : "\r\n");
+        unsigned rows = 1 + rnd(40);
+        for (unsigned i = 0; i < rows; i++) {
+            unsigned nf = rnd(8) ? 7 : 1 + rnd(9);
+            for (unsigned j = 0; j < nf; j++) {
+                if (j)
+                    tbuf_add(&in, &d, 1);
+                tbuf_puts(&in, fields[rnd(sizeof fields / sizeof *fields)]);
+            }
+            tbuf_puts(&in, rnd(10) ? eol : ends[rnd(5)]);
+            if (!rnd(12))
+                tbuf_puts(&in, eol); /* a blank line */
+        }
+        if (!rnd(5))
+            in.n--; /* no line end after the last record */
+        if (!rnd(20))
+            tbuf_puts(&in, "\"never closed");
+        reader_threads = 1;
+        result *a = run_schema(k, in.p, in.n, NULL, 5);
+        reader_threads = 2 + (int) rnd(3);
+        result *b = run_schema(k, in.p, in.n, NULL, 1 + rnd(3));
+        reader_threads = 1;
+        same_results(a, b, seed);
+        free_result(a);
+        free_result(b);
+        tbuf_free(&in);
+    }
+    pf_schema_free(k);
+    (void) state;
+}
+
 /* ---- another schema ---------------------------------------------------------- */
 
 static void test_other_schema(void **state)
@@ -1690,6 +1823,10 @@ int main(void)
         cmocka_unit_test(test_empty_and_header_only),
         cmocka_unit_test(test_other_schema),
         cmocka_unit_test(test_frame_mismatch),
+        cmocka_unit_test(test_parallel_matches_serial),
     };
-    return cmocka_run_group_tests(tests, load_schema, free_schema);
+    int failed = cmocka_run_group_tests_name("read", tests, load_schema, free_schema);
+    reader_threads = 3;
+    failed += cmocka_run_group_tests_name("read in parallel", tests, load_schema, free_schema);
+    return failed;
 }

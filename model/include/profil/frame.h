@@ -63,6 +63,10 @@ int pf_frame_new(pf_frame **out, const pf_schema *s, size_t cap, size_t npass,
 /* Accepts NULL. */
 void pf_frame_free(pf_frame *f);
 
+/* Makes room for at least `rows` rows (keeping the rows held). On failure
+ * the frame is unchanged apart from columns already grown. */
+int pf_frame_reserve(pf_frame *f, size_t rows, pf_error *err);
+
 /* Empties the frame (keeps its memory). */
 void pf_frame_clear(pf_frame *f);
 

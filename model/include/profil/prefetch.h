@@ -4,10 +4,17 @@
  *
  * Parsing and checking CSV is a third or more of a training or scoring
  * run and uses one core; with a prefetcher it overlaps with whatever the
- * caller does to each frame (encoding, scoring, writing). Frames arrive in
- * input order, so results do not depend on timing. The reader belongs to
- * the prefetch thread until pf_prefetch_stop(): its reject callback runs
- * on that thread.
+ * caller does to each frame (encoding, scoring, writing). With several
+ * threads the input is also parsed in parallel: cut into blocks of whole
+ * records, each parsed on its own. Frames arrive in input order with the
+ * same rows, row numbers, rejected rows and counts whatever the number of
+ * threads, so results do not depend on threads or timing (only where
+ * frames begin and end may differ from single-threaded reading).
+ *
+ * The reader belongs to the prefetcher until pf_prefetch_stop(). Its
+ * reject callback runs either inside pf_prefetch_next() or on the
+ * reading thread, never on two threads at once, and always in input
+ * order.
  */
 #ifndef PROFIL_PREFETCH_H
 #define PROFIL_PREFETCH_H
@@ -25,8 +32,10 @@ extern "C" {
 typedef struct pf_prefetch pf_prefetch;
 
 /* Starts reading r into a ring of nframes frames (at least 2) of about
- * `rows` rows each. */
-int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nframes, pf_error *err);
+ * `rows` rows each, parsing on `threads` threads (1: one reading thread;
+ * more: that many parsers besides it, and threads more frames). */
+int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nframes, int threads,
+                      pf_error *err);
 
 /* Waits for the next frame in input order. Returns 1 with *f set (hand it
  * back with pf_prefetch_release when done), 0 at the end of input, or the
