@@ -8,7 +8,10 @@
  * by rule, rows in input order, and every accepted value within its
  * column's rules. The options vary with the input's length, so one corpus
  * covers passthrough, the decimal modes, a small field limit and several
- * frame sizes.
+ * frame sizes. Then the same input is read again through pf_prefetch,
+ * parsing blocks of a few hundred bytes on two threads, and everything
+ * must be the same: rows and their values, numbers, problems, counts and
+ * the error, if any.
  *
  * Built with -fsanitize=fuzzer by tests/fuzz/CMakeLists.txt, and with the
  * normal compiler together with replay.c for the corpus replay test.
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/prefetch.h"
 #include "profil/reader.h"
 #include "profil/schema.h"
 #include "utf8.h"
@@ -37,11 +41,59 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
+static pf_schema *schema; /* loaded once, kept for the life of the process */
+
 typedef struct tally {
     int64_t problems[PF_RULE_COUNT];
     int64_t rows_with_problems;
     int64_t last_row;
+    /* Of the problems reported and of the rows read, each in order (how
+     * the two interleave depends on where frames end). */
+    uint64_t problem_digest, row_digest;
 } tally;
+
+static void mix(uint64_t *d, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        *d = (*d ^ b[i]) * 1099511628211ULL;
+}
+
+static void mix_str(uint64_t *d, const char *s)
+{
+    mix(d, s ? s : "\1null", s ? strlen(s) + 1 : 6);
+}
+
+static void digest_problem(tally *t, const pf_problem *p)
+{
+    uint64_t *d = &t->problem_digest;
+    mix(d, &p->row, sizeof p->row);
+    mix(d, &p->line, sizeof p->line);
+    mix(d, &p->rule, sizeof p->rule);
+    mix(d, &p->first_of_row, sizeof p->first_of_row);
+    mix_str(d, p->id);
+    mix_str(d, p->column);
+    mix_str(d, p->value);
+    mix_str(d, p->message);
+}
+
+static void digest_row(tally *t, const pf_frame *f, size_t i)
+{
+    uint64_t *d = &t->row_digest;
+    mix(d, &f->row[i], sizeof f->row[i]);
+    mix(d, &f->line[i], sizeof f->line[i]);
+    for (size_t c = 0; c < f->schema->ncols; c++) {
+        if (f->col[c].num)
+            mix(d, &f->col[c].num[i], sizeof(double));
+        else if (f->col[c].cat)
+            mix(d, &f->col[c].cat[i], sizeof(int32_t));
+        else
+            mix_str(d, f->col[c].str[i].off == PF_STR_MISSING ? NULL
+                                                              : pf_frame_str(f, f->col[c].str[i]));
+    }
+    for (size_t k = 0; k < f->npass; k++)
+        mix_str(d, pf_frame_str(f, f->pass[k][i]));
+}
 
 static void on_reject(void *ctx, const pf_problem *p)
 {
@@ -65,6 +117,36 @@ static void on_reject(void *ctx, const pf_problem *p)
     if (p->id)
         CHECK(pf_utf8_valid(p->id, strlen(p->id)));
     t->problems[p->rule]++;
+    digest_problem(t, p);
+}
+
+#define DIGEST_START 1469598103934665603ULL
+
+/* Reads the input again through the prefetcher parsing in parallel, into
+ * t, with its status, error and counts. */
+static void read_in_parallel(const uint8_t *data, size_t size, const pf_reader_options *opt0,
+                             tally *tp, int *rc_out, pf_error *err, pf_reader_stats *st)
+{
+    tally t = {{0}, 0, 0, DIGEST_START, DIGEST_START};
+    pf_reader_options opt = *opt0;
+    opt.reject_ctx = &t;
+    pf_reader *r = NULL;
+    CHECK(pf_reader_open_memory(&r, schema, data, size, &opt, err) == 0);
+    pf_prefetch *pre;
+    CHECK(pf_prefetch_start(&pre, r, 1 + size % 3, 2, 2, err) == 0);
+    pf_frame *f;
+    int rc;
+    while ((rc = pf_prefetch_next(pre, &f, err)) > 0) {
+        CHECK(f->n >= 1);
+        for (size_t i = 0; i < f->n; i++)
+            digest_row(&t, f, i);
+        pf_prefetch_release(pre, f);
+    }
+    pf_prefetch_stop(pre);
+    *rc_out = rc;
+    *st = *pf_reader_stats_get(r);
+    pf_reader_close(r);
+    *tp = t;
 }
 
 static void check_str(const pf_frame *f, pf_strref r, size_t max_length)
@@ -117,8 +199,6 @@ static void check_row(const pf_frame *f, size_t i)
     }
 }
 
-static pf_schema *schema; /* loaded once, kept for the life of the process */
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pf_error err;
@@ -126,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "%s\n", err.message);
         abort();
     }
-    tally t = {{0}, 0, 0};
+    tally t = {{0}, 0, 0, DIGEST_START, DIGEST_START};
     pf_reader_options opt = {0};
     opt.passthrough_unknown = (int) (size & 1);
     opt.decimal = (int) ((size >> 1) % 3);
@@ -148,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(f->row[i] > last && f->line[i] >= 2);
             last = f->row[i];
             check_row(f, i);
+            digest_row(&t, f, i);
         }
         rows += (int64_t) f->n;
     }
@@ -163,7 +244,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(rc < 0 && err.status == rc);
     }
+    /* Stats of a failed read describe what was parsed before the error;
+     * serially that may include part of a frame not delivered. */
+    pf_reader_stats serial = *st;
     pf_frame_free(f);
     pf_reader_close(r);
+
+    int prc;
+    pf_error perr;
+    pf_reader_stats pst;
+    tally pt;
+    read_in_parallel(data, size, &opt, &pt, &prc, &perr, &pst);
+    CHECK(prc == rc);
+    if (rc == 0) {
+        CHECK(pt.row_digest == t.row_digest && pt.problem_digest == t.problem_digest);
+        CHECK(memcmp(&pst, &serial, sizeof pst) == 0);
+    } else {
+        CHECK(strcmp(perr.message, err.message) == 0);
+    }
     return 0;
 }
