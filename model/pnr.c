@@ -57,7 +57,10 @@ static int candidate_ok(const char *digits, int ndate)
 
 int pf_pnr_contains(const char *s, size_t n)
 {
-    /* Fewer than ten digits cannot hold a number; most fields stop here. */
+    /* Fewer than ten digits cannot hold a number; most fields stop here,
+     * short ones before counting. */
+    if (n < 10)
+        return 0;
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += dig(s[i]);
@@ -98,6 +101,8 @@ int pf_pnr_contains(const char *s, size_t n)
 
 int pf_pnr_contains_number(const char *s, size_t n)
 {
+    if (n < 10)
+        return 0;
     for (size_t i = 0; i < n; i++)
         if (s[i] == '.' || s[i] == ',')
             return pf_pnr_contains(s, i);
