@@ -302,7 +302,7 @@ typedef enum pf_whatif_reach_status {
 } pf_whatif_reach_status;
 
 typedef struct pf_whatif_reach_options {
-    int max_changes;     /* most features changed at once; 0 = all changeable */
+    int max_changes;     /* most features changed at once; 0 = all changeable (at most 16) */
     size_t max_profiles; /* most profiles scored; 0 = PF_WHATIF_MAX_PROFILES */
     int alternatives;    /* other solutions kept, after the best (-1: none; 0: 4) */
 } pf_whatif_reach_options;
@@ -321,6 +321,8 @@ typedef struct pf_whatif_reach {
     int *searched_col;
     int max_changes;  /* changes searched up to */
     size_t evaluated; /* profiles scored */
+    int complete;     /* 0 when max_profiles cut the last number of changes short:
+                         the solutions found may then not be the smallest */
 } pf_whatif_reach;
 
 int pf_whatif_reach_run(pf_whatif_reach **out, const pf_whatif *w, const pf_profile *p,
