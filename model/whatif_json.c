@@ -304,7 +304,7 @@ json_t *pf_whatif_reach_json(const pf_whatif *w, const pf_profile *p, const pf_w
         json_array_append_new(searched, json_string(w->s->cols[r->searched_col[k]].name));
     for (size_t k = 0; k < w->ws->ncols; k++) {
         const pf_whatif_column *wc = &w->ws->cols[k];
-        if (wc->status != PF_WHATIF_CHANGEABLE && w->used[wc->col])
+        if (wc->status != PF_WHATIF_CHANGEABLE)
             json_array_append_new(held, json_pack("{ssss}", "feature", w->s->cols[wc->col].name,
                                                   "status", pf_whatif_status_name(wc->status)));
     }
