@@ -17,6 +17,8 @@ static const pf_command commands[] = {
     {"train", "fit a logistic regression model and evaluate it on a holdout split", pf_cmd_train},
     {"validate", "check a CSV file against a schema and report every rejected row",
      pf_cmd_validate},
+    {"whatif", "score one profile: explain it, vary a feature, compare, or reach a target",
+     pf_cmd_whatif},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
