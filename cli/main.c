@@ -10,6 +10,7 @@
 static const pf_command commands[] = {
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
+    {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
     {"thresholds", "choose the thresholds on p that give target shares per group",
