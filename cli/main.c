@@ -8,6 +8,8 @@
 #include "cli.h"
 
 static const pf_command commands[] = {
+    {"diff", "compare two scored outputs of one population: transitions and changed persons",
+     pf_cmd_diff},
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
     {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},

@@ -62,8 +62,8 @@ static void describe_csv(pf_compare_result *res, int64_t row, const char *hdr, c
     if (row == 0) {
         field(a, &ra, k, va, sizeof va);
         field(b, &rb, k, vb, sizeof vb);
-        snprintf(res->first, sizeof res->first, "header, column %zu: was '%s', now '%s'", k + 1,
-                 va, vb);
+        snprintf(res->first, sizeof res->first, "header, column %zu: was '%s', now '%s'", k + 1, va,
+                 vb);
         return;
     }
     if (k == lim && ra.n != rb.n) {

@@ -14,7 +14,7 @@
 typedef struct pf_compare_result {
     int64_t old_rows, new_rows; /* data rows (the CSV header is not a row) */
     int64_t ndiffer;            /* rows whose text differs, or that only one file has */
-    int64_t first_row;          /* 1-based data row of the first difference; 0 = the header, -1 = none */
+    int64_t first_row; /* 1-based data row of the first difference; 0 = the header, -1 = none */
     int header_differs;
     char old_sha256[PF_SHA256_HEX]; /* of the old file's text */
     char first[1024];               /* the first difference, in words (may name an id) */

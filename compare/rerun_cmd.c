@@ -37,33 +37,32 @@ static const char *const cmd = "rerun";
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "Usage: profil rerun [OPTIONS] MANIFEST\n"
-            "\n"
-            "Reproduce the `profil score` run that wrote MANIFEST (a run manifest,\n"
-            "profil-run/1): find its input, schema, model and policy, check each against\n"
-            "the SHA-256 the manifest records, score the input again with the same options\n"
-            "and check that the output is the same, byte for byte. When it is not, name the\n"
-            "first row that differs (row, id, column, old and new value) (docs/rerun.md).\n"
-            "\n"
-            "Options:\n"
-            "      --input FILE      the input, moved since the run (still hash-checked)\n"
-            "  -m, --model FILE      the model, moved since the run (still hash-checked)\n"
-            "  -p, --policy FILE     the policy, moved since the run (still hash-checked)\n"
-            "  -s, --schema FILE     the schema, moved since the run (still hash-checked)\n"
-            "      --previous FILE   the run's output, to compare row by row (default: the\n"
-            "                        path the manifest records, when it exists)\n"
-            "  -o, --output FILE     keep the new output (and its manifest and rejects\n"
-            "                        beside it); default: a temporary directory, removed\n"
-            "      --verify-only     check the hashes of the files only; do not score\n"
-            "  -t, --threads N       worker threads (default: all cores; the output is the\n"
-            "                        same for any number)\n"
-            "  -h, --help            show this help and exit\n"
-            "  -V, --version         show version information and exit\n"
-            "\n"
-            "Exit status: 0 reproduced (every hash, count and output byte as recorded);\n"
-            "1 not reproduced (a file changed, or the output or counts differ: the report\n"
-            "says which); 2 usage error, or a manifest or file that cannot be read.\n");
+    fprintf(fp, "Usage: profil rerun [OPTIONS] MANIFEST\n"
+                "\n"
+                "Reproduce the `profil score` run that wrote MANIFEST (a run manifest,\n"
+                "profil-run/1): find its input, schema, model and policy, check each against\n"
+                "the SHA-256 the manifest records, score the input again with the same options\n"
+                "and check that the output is the same, byte for byte. When it is not, name the\n"
+                "first row that differs (row, id, column, old and new value) (docs/rerun.md).\n"
+                "\n"
+                "Options:\n"
+                "      --input FILE      the input, moved since the run (still hash-checked)\n"
+                "  -m, --model FILE      the model, moved since the run (still hash-checked)\n"
+                "  -p, --policy FILE     the policy, moved since the run (still hash-checked)\n"
+                "  -s, --schema FILE     the schema, moved since the run (still hash-checked)\n"
+                "      --previous FILE   the run's output, to compare row by row (default: the\n"
+                "                        path the manifest records, when it exists)\n"
+                "  -o, --output FILE     keep the new output (and its manifest and rejects\n"
+                "                        beside it); default: a temporary directory, removed\n"
+                "      --verify-only     check the hashes of the files only; do not score\n"
+                "  -t, --threads N       worker threads (default: all cores; the output is the\n"
+                "                        same for any number)\n"
+                "  -h, --help            show this help and exit\n"
+                "  -V, --version         show version information and exit\n"
+                "\n"
+                "Exit status: 0 reproduced (every hash, count and output byte as recorded);\n"
+                "1 not reproduced (a file changed, or the output or counts differ: the report\n"
+                "says which); 2 usage error, or a manifest or file that cannot be read.\n");
 }
 
 typedef struct rerun_opts {
@@ -238,14 +237,21 @@ static int run(const rerun_opts *o)
     /* The files the run read: where they are now, and their hashes. */
     char default_schema[PATH_MAX];
     input_file f[4] = {
-        {.what = "input", .recorded = str_at(m, "input", "path"), .want = str_at(m, "input", "sha256")},
-        {.what = "schema", .recorded = str_at(m, "schema", "path"), .want = str_at(m, "schema", "sha256")},
-        {.what = "model", .recorded = str_at(m, "model", "path"), .want = str_at(m, "model", "sha256")},
-        {.what = "policy", .recorded = str_at(m, "policy", "path"), .want = str_at(m, "policy", "sha256")},
+        {.what = "input",
+         .recorded = str_at(m, "input", "path"),
+         .want = str_at(m, "input", "sha256")},
+        {.what = "schema",
+         .recorded = str_at(m, "schema", "path"),
+         .want = str_at(m, "schema", "sha256")},
+        {.what = "model",
+         .recorded = str_at(m, "model", "path"),
+         .want = str_at(m, "model", "sha256")},
+        {.what = "policy",
+         .recorded = str_at(m, "policy", "path"),
+         .want = str_at(m, "policy", "sha256")},
     };
     if (!f[1].recorded) /* manifests before schema.path: the bundled default */
-        f[1].recorded =
-            pf_cli_data_path(default_schema, sizeof default_schema, PF_DEFAULT_SCHEMA);
+        f[1].recorded = pf_cli_data_path(default_schema, sizeof default_schema, PF_DEFAULT_SCHEMA);
     const char *override[4] = {o->input, o->schema, o->model, o->policy};
     const char *option[4] = {"--input", "--schema", "--model", "--policy"};
     int missing = 0, changed = 0;
@@ -260,8 +266,8 @@ static int run(const rerun_opts *o)
                 pf_cli_error(cmd, "the run read its %s from standard input: name the file with %s",
                              f[k].what, option[k]);
             else
-                pf_cli_error(cmd, "%s: %s not found (moved? name it with %s)", f[k].what,
-                             f[k].path, option[k]);
+                pf_cli_error(cmd, "%s: %s not found (moved? name it with %s)", f[k].what, f[k].path,
+                             option[k]);
             missing++;
             continue;
         }
@@ -295,8 +301,8 @@ static int run(const rerun_opts *o)
     /* The run's output, as it is now. */
     const char *out_want = str_at(m, "output", "sha256");
     char prev[PATH_MAX] = "";
-    int have_prev = locate(str_at(m, "output", "path"), o->previous, run_cwd, mdir, prev,
-                           sizeof prev);
+    int have_prev =
+        locate(str_at(m, "output", "path"), o->previous, run_cwd, mdir, prev, sizeof prev);
     if (o->previous && !have_prev) {
         pf_cli_error(cmd, "--previous %s: not found", o->previous);
         goto out;
@@ -323,7 +329,8 @@ static int run(const rerun_opts *o)
             printf("%-10s the run's output is not at hand: not checked\n", "output");
         }
         int ok = !changed && !prev_changed;
-        printf("result:    %s\n", ok ? "the files are those of the run" : "NOT the files of the run");
+        printf("result:    %s\n",
+               ok ? "the files are those of the run" : "NOT the files of the run");
         if (!ok)
             pf_cli_error(cmd, "%d of the run's files changed since the run",
                          changed + prev_changed);

@@ -56,8 +56,7 @@ void pf_records_close(pf_records *r);
 /* Splits one CSV record at delim into at most max fields: field k is
  * (rec + start[k], len[k]) as written, quotes included. Returns the number
  * of fields, which may exceed max (the rest are not stored). */
-size_t pf_csv_split(const char *rec, size_t n, char delim, size_t *start, size_t *len,
-                    size_t max);
+size_t pf_csv_split(const char *rec, size_t n, char delim, size_t *start, size_t *len, size_t max);
 
 /* The value of one field as written by pf_csv_split: surrounding quotes
  * removed and doubled quotes undone, into buf (NUL-terminated, truncated
