@@ -14,6 +14,8 @@ static const pf_command commands[] = {
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
     {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
+    {"simulate", "score one population under several policies or thresholds and compare",
+     pf_cmd_simulate},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
     {"thresholds", "choose the thresholds on p that give target shares per group",
      pf_cmd_thresholds},
