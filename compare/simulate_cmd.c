@@ -148,6 +148,8 @@ static int load_variant(variant *v, const pf_schema *s, const pf_model *m)
                 k++;
             double val = eq ? strtod(eq + 1, &end) : NAN;
             if (!eq || k == nk || end == eq + 1 || *end || !(val >= 0 && val <= 1)) {
+                if (eq)
+                    *eq = '=';
                 pf_cli_error(cmd,
                              "%s: '%s' is not THRESHOLD=P with a threshold of close_min_p, "
                              "far_below_p, a_min_p, b_min_p, enhanced_below_p and P in [0, 1]",
