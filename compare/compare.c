@@ -84,7 +84,7 @@ static void dump_value(char *out, size_t cap, const json_t *v)
         snprintf(out, cap, "(absent)");
         return;
     }
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
     shown(out, cap, s ? s : "?", s ? strlen(s) : 1);
     free(s);
 }
