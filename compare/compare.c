@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/outfile.h"
 #include "profil/records.h"
 
 #define MAX_FIELDS 1024
@@ -211,5 +212,22 @@ int pf_compare_text_sha256(const char *path, int mode, char hex[PF_SHA256_HEX], 
     if (!rc)
         pf_records_sha256(r, hex);
     pf_records_close(r);
+    return rc;
+}
+
+int pf_compare_write_json(const char *path, json_t *j, pf_error *err)
+{
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!text)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    pf_outfile *o;
+    int rc = pf_outfile_open(&o, path, err);
+    if (!rc) {
+        pf_outfile_puts(o, text);
+        pf_outfile_puts(o, "\n");
+        rc = pf_outfile_commit(o, err);
+    }
+    free(text);
     return rc;
 }

@@ -28,4 +28,10 @@ int pf_compare_outputs(const char *old_path, const char *new_path, int mode, pf_
 /* The SHA-256 of a decision file's text (decompressed). */
 int pf_compare_text_sha256(const char *path, int mode, char hex[PF_SHA256_HEX], pf_error *err);
 
+struct json_t;
+
+/* Writes the JSON document j (2-space indent, key order kept, a final
+ * newline) atomically to path, and releases j. */
+int pf_compare_write_json(const char *path, struct json_t *j, pf_error *err);
+
 #endif

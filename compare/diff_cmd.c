@@ -254,6 +254,20 @@ static void on_reject(void *ctx, const pf_problem *p)
             p->message);
 }
 
+/* The id of row i of f, n bytes. */
+static const char *row_id(const diff *df, const pf_frame *f, size_t i, size_t *n)
+{
+    pf_strref r = f->col[df->c_id].str[i];
+    *n = r.off == PF_STR_MISSING ? 0 : r.len;
+    return pf_frame_str(f, r);
+}
+
+static int too_many_codes(const side *sd, pf_error *err)
+{
+    return pf_error_set(err, PF_ELIMIT, "%s: more than %d distinct rules or delivery areas",
+                        sd->path, MAX_CODES);
+}
+
 /* The decision of row i of f; -1 when the codes overflow. */
 static int read_decision(diff *df, const pf_frame *f, size_t i, decision *d)
 {
@@ -424,9 +438,8 @@ static int load_a(diff *df, pf_error *err)
     while ((rc = pf_reader_read(sd->r, sd->f, err)) > 0) {
         const pf_frame *f = sd->f;
         for (size_t i = 0; i < f->n; i++) {
-            pf_strref r = f->col[df->c_id].str[i];
-            const char *id = pf_frame_str(f, r);
-            size_t n = r.off == PF_STR_MISSING ? 0 : r.len;
+            size_t n;
+            const char *id = row_id(df, f, i, &n);
             uint32_t h = hash_id(id, n);
             if (idmap_find(&df->a, id, n, h)) {
                 sd->duplicates++;
@@ -438,9 +451,7 @@ static int load_a(diff *df, pf_error *err)
                                     sd->path);
             e->row = f->row[i] > UINT32_MAX ? UINT32_MAX : (uint32_t) f->row[i];
             if (read_decision(df, f, i, &e->d))
-                return pf_error_set(err, PF_ELIMIT,
-                                    "%s: more than %d distinct rules or delivery areas", sd->path,
-                                    MAX_CODES);
+                return too_many_codes(sd, err);
             tally_side(df, &e->d, 0);
         }
     }
@@ -456,14 +467,11 @@ static int stream_b(diff *df, pf_error *err)
     while ((rc = pf_reader_read(sd->r, sd->f, err)) > 0) {
         const pf_frame *f = sd->f;
         for (size_t i = 0; i < f->n; i++) {
-            pf_strref r = f->col[df->c_id].str[i];
-            const char *id = pf_frame_str(f, r);
-            size_t n = r.off == PF_STR_MISSING ? 0 : r.len;
+            size_t n;
+            const char *id = row_id(df, f, i, &n);
             decision b;
             if (read_decision(df, f, i, &b))
-                return pf_error_set(err, PF_ELIMIT,
-                                    "%s: more than %d distinct rules or delivery areas", sd->path,
-                                    MAX_CODES);
+                return too_many_codes(sd, err);
             entry *e = idmap_find(&df->a, id, n, hash_id(id, n));
             if (e && e->matched) {
                 sd->duplicates++;
@@ -642,19 +650,7 @@ static int write_json(const char *path, const diff *df, pf_error *err)
         var > 0 ? sqrt(var) : 0.0, "min", df->matched ? df->min_dp : 0.0, "max",
         df->matched ? df->max_dp : 0.0, "changed", (json_int_t) df->n_dp_changed, "abs_change_bins",
         bins);
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    if (!text)
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    pf_outfile *o;
-    int rc = pf_outfile_open(&o, path, err);
-    if (!rc) {
-        pf_outfile_puts(o, text);
-        pf_outfile_puts(o, "\n");
-        rc = pf_outfile_commit(o, err);
-    }
-    free(text);
-    return rc;
+    return pf_compare_write_json(path, j, err);
 }
 
 int pf_cmd_diff(int argc, char **argv)

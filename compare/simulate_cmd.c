@@ -398,19 +398,7 @@ static int write_json(const char *path, const table *t, const variant *vs, int n
     json_t *j = json_pack("{s:s,s:{s:s,s:s},s:{s:s,s:s},s:o}", "format", "profil-simulate/1",
                           "input", "path", input, "sha256", input_sha, "model", "path", model_path,
                           "sha256", m->sha256, "variants", arr);
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    if (!text)
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
-    pf_outfile *o;
-    int rc = pf_outfile_open(&o, path, err);
-    if (!rc) {
-        pf_outfile_puts(o, text);
-        pf_outfile_puts(o, "\n");
-        rc = pf_outfile_commit(o, err);
-    }
-    free(text);
-    return rc;
+    return pf_compare_write_json(path, j, err);
 }
 
 static void on_reject(void *ctx, const pf_problem *p)
