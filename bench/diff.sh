@@ -6,6 +6,7 @@
 # one run; then profil's memory at a larger size.
 #
 #   bench/diff.sh [PROFIL] [ROWS] [MEM_ROWS]    defaults: build/profil, 1e6, 1e7
+#                                               (0 skips either part)
 #
 # ROWS: `profil synth --rows ROWS --seed 1`, scored under krom-2020 (A) and
 # under krom-2021-08 (B, rows shuffled, so matching is by id, and the first
@@ -15,7 +16,7 @@
 # (/usr/bin/time -v) and the ratios peer / profil, and checks that the
 # three list the same persons with the same change. MEM_ROWS: two minimal
 # decision files with that many ids (awk), for profil's peak RSS alone
-# (0 skips it). Installs r-base-core, r-cran-data.table, python3-pandas and
+# (about 5 % of the decisions differ). Installs r-base-core, r-cran-data.table, python3-pandas and
 # time from Debian when missing.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +36,13 @@ echo "profil: $("$PROFIL" --version | head -1)"
 echo "R: $(Rscript -e 'cat(R.version.string, "data.table", format(packageVersion("data.table")))')"
 echo "python: $($PY -c 'import sys, pandas; print(sys.version.split()[0], "pandas", pandas.__version__)')"
 
+wall_s() {
+    sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
+        awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
+}
+peak_mb() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.0f", $1 / 1024 }'; }
 n=$($PY -c "print(int(float('$ROWS')))")
+if [ "$n" -gt 0 ]; then
 "$PROFIL" synth --rows "$n" --seed 1 -o "$tmp/pop.csv"
 "$PROFIL" score -q --threads 2 --policy krom-2020 -o "$tmp/a.csv" "$tmp/pop.csv"
 "$PROFIL" score -q --threads 2 --policy krom-2021-08 -o "$tmp/b0.csv" "$tmp/pop.csv"
@@ -44,11 +51,6 @@ rm -f "$tmp/b0.csv" "$tmp/pop.csv"
 echo "rows: A $n, B $((n - 1000)) (shuffled); $(du -m "$tmp/a.csv" | cut -f1) MB each"
 echo
 
-wall_s() {
-    sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
-        awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'
-}
-peak_mb() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%.0f", $1 / 1024 }'; }
 # measure NAME CMD...: fastest wall time of RUNS runs, peak RSS of the fastest
 measure() {
     local name=$1 best= rss= k
@@ -84,21 +86,25 @@ while read -r name t r; do
     printf '%-12s %10.2f %10s %12.1f %12.1f\n' "$name" "$t" "$r" \
         "$(awk "BEGIN { print $t / $pt }")" "$(awk "BEGIN { print $r / $pr }")"
 done <"$tmp/results"
+fi
 
 m=$($PY -c "print(int(float('$MEM_ROWS')))")
 if [ "$m" -gt 0 ]; then
     rm -f "$tmp"/a.csv "$tmp"/b.csv "$tmp"/ch-*
-    gen() { # gen N SEED: a minimal decisions file with N ids P0000000001...
-        awk -v n="$1" -v s="$2" 'BEGIN {
-            srand(s); print "id,p,grupp,niva,spar,leveransomrade,max_ersattning,eligible,ineligible_rule"
+    gen() { # gen N SHIFT: a minimal decisions file with N ids P0000000001...;
+        # SHIFT moves p of every tenth id, so about 5 % of the decisions change
+        awk -v n="$1" -v d="$2" 'BEGIN {
+            srand(1); print "id,p,grupp,niva,spar,leveransomrade,max_ersattning,eligible,ineligible_rule"
             for (i = 1; i <= n; i++) {
-                p = rand(); g = p >= 0.5 ? 1 : p < 0.15 ? 3 : 2
+                p = rand(); if (i % 10 == 0) p = (p + d) % 1; g = p >= 0.5 ? 1 : p < 0.15 ? 3 : 2
                 printf "P%010d,%.6f,%d,%s,,,,%d,%s\n", i, p, g, g == 2 ? "B" : "", g == 2, g == 2 ? "" : "statistisk_bedomning"
             } }'
     }
-    gen "$m" 1 >"$tmp/ma.csv"
-    gen "$m" 2 >"$tmp/mb.csv"
+    gen "$m" 0 >"$tmp/ma.csv"
+    gen "$m" 0.1 >"$tmp/mb.csv"
     /usr/bin/time -v "$PROFIL" diff -q -o "$tmp/mch.csv" "$tmp/ma.csv" "$tmp/mb.csv" 2>"$tmp/m.time" || true
     echo
-    echo "memory: profil diff of two files of $m ids: $(wall_s "$tmp/m.time") s, peak RSS $(peak_mb "$tmp/m.time") MiB"
+    echo "memory: profil diff of two files of $m ids ($(du -m "$tmp/ma.csv" | cut -f1) MB each," \
+        "$(($(wc -l <"$tmp/mch.csv") - 1)) persons listed): $(wall_s "$tmp/m.time") s," \
+        "peak RSS $(peak_mb "$tmp/m.time") MiB"
 fi
