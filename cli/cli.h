@@ -28,6 +28,9 @@ int pf_cmd_policy(int argc, char **argv);
 int pf_cmd_score(int argc, char **argv);
 int pf_cmd_thresholds(int argc, char **argv);
 int pf_cmd_whatif(int argc, char **argv);
+int pf_cmd_rerun(int argc, char **argv);
+int pf_cmd_diff(int argc, char **argv);
+int pf_cmd_simulate(int argc, char **argv);
 
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);

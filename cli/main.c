@@ -8,9 +8,14 @@
 #include "cli.h"
 
 static const pf_command commands[] = {
+    {"diff", "compare two scored outputs of one population: transitions and changed persons",
+     pf_cmd_diff},
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
+    {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
+    {"simulate", "score one population under several policies or thresholds and compare",
+     pf_cmd_simulate},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
     {"thresholds", "choose the thresholds on p that give target shares per group",
      pf_cmd_thresholds},

@@ -712,6 +712,12 @@ static int run(score_opts *so)
         if (so->policy.date)
             json_object_set_new(json_object_get(m, "policy"), "chosen_for_date",
                                 json_string(so->policy.date));
+        /* For `profil rerun`: the schema file, and the directory relative
+         * paths above are relative to. */
+        json_object_set_new(json_object_get(m, "schema"), "path", json_string(schema->path));
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd))
+            json_object_set_new(m, "cwd", json_string(cwd));
         pf_outfile *mo;
         char *text = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(m);

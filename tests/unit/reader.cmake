@@ -12,7 +12,7 @@ target_include_directories(test_schema PRIVATE ${CMAKE_SOURCE_DIR}/model)
 pf_unit_test(test_parsers unit/test_parsers.c)
 target_include_directories(test_parsers PRIVATE ${CMAKE_SOURCE_DIR}/model)
 
-foreach(target reader schema policy whatif)
+foreach(target reader schema policy whatif records)
   add_executable(fuzz_${target}_replay fuzz/replay.c fuzz/fuzz_${target}.c)
   target_link_libraries(fuzz_${target}_replay PRIVATE profil)
   target_include_directories(fuzz_${target}_replay PRIVATE ${CMAKE_SOURCE_DIR}/model)
