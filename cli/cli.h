@@ -27,6 +27,8 @@ int pf_cmd_validate(int argc, char **argv);
 int pf_cmd_policy(int argc, char **argv);
 int pf_cmd_score(int argc, char **argv);
 int pf_cmd_thresholds(int argc, char **argv);
+int pf_cmd_eval(int argc, char **argv);
+int pf_cmd_report(int argc, char **argv);
 
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);

@@ -8,8 +8,11 @@
 #include "cli.h"
 
 static const pf_command commands[] = {
+    {"eval", "evaluate a model and policy on labelled data: accuracy, calibration, fairness",
+     pf_cmd_eval},
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
+    {"report", "write an evaluation as a Jupyter notebook and a static HTML page", pf_cmd_report},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},
     {"thresholds", "choose the thresholds on p that give target shares per group",
