@@ -1112,7 +1112,8 @@ static int run(eval_opts *o)
                   "rows_rejected", (json_int_t) st->rows_rejected, "rows_unlabelled",
                   (json_int_t) unlabelled, "rows_evaluated", (json_int_t) R.n, "blank_lines",
                   (json_int_t) st->blank_lines, "rejects_by_rule", rules));
-    json_object_set_new(root, "rejects", json_string(rejects_path));
+    /* Named relative to the folder when it is in it, so the folder can move. */
+    json_object_set_new(root, "rejects", json_string(o->rejects ? rejects_path : "rejects.csv"));
     json_object_set_new(root, "dimensions", dims);
     json_object_set_new(root, "tables", tables);
     /* Put the keys in reading order: provenance first, tables last. */
