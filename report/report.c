@@ -742,7 +742,7 @@ static int by_n_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The level or track columns the fairness table has. */
+/* The level or track columns the fairness table has (at most 4). */
 static size_t level_cols(const json_t *doc_, const char **cols)
 {
     static const char *const lv[] = {"niva_A", "niva_B", "niva_C"};
@@ -754,10 +754,10 @@ static size_t level_cols(const json_t *doc_, const char **cols)
     json_array_foreach(c, i, v)
     {
         const char *s = json_string_value(v);
-        for (int k = 0; s && k < 3; k++)
+        for (int k = 0; s && k < 3 && n < 4; k++)
             if (!strcmp(s, lv[k]))
                 cols[n++] = lv[k];
-        for (int k = 0; s && k < 4; k++)
+        for (int k = 0; s && k < 4 && n < 4; k++)
             if (!strcmp(s, tr[k]))
                 cols[n++] = tr[k];
     }
