@@ -48,8 +48,8 @@ static void base64(void **state)
 {
     (void) state;
     static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+    static const char *const out[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (int k = 0; k < 7; k++) {
         char *s = pf_base64((const unsigned char *) in[k], strlen(in[k]));
         assert_non_null(s);
