@@ -11,6 +11,7 @@
 #include "plot.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,4 +507,10 @@ int pf_plot_png(pf_plot *p, unsigned char **png, size_t *n, pf_error *err)
     *png = b.p;
     *n = b.n;
     return 0;
+}
+
+void pf_plot_release(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

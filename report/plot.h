@@ -66,4 +66,9 @@ int pf_plot_png(pf_plot *p, unsigned char **png, size_t *n, pf_error *err);
  * (which holds max_ticks entries); 0 when hi <= lo or max_ticks < 2. */
 size_t pf_plot_ticks(double lo, double hi, size_t max_ticks, double *ticks);
 
+/* Frees the font caches cairo and fontconfig keep for the whole process
+ * (they are otherwise reported as leaks by sanitizers). Call once, after
+ * the last plot, at exit. */
+void pf_plot_release(void);
+
 #endif

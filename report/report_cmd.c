@@ -22,6 +22,7 @@
 #include "profil/hash.h"
 #include "profil/jsonkeys.h"
 #include "profil/outfile.h"
+#include "plot.h"
 #include "report.h"
 
 static const char *const cmd = "report";
@@ -265,5 +266,6 @@ out:
     json_decref(doc);
     free(jtext);
     free(jpath);
+    pf_plot_release();
     return exit_code;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "profil/jsonkeys.h"
+#include "plot.h"
 #include "report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +25,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+#ifdef PF_LIBFUZZER
+/* Fontconfig's process-wide font cache is made on the first plot and hides
+ * its pointers from LeakSanitizer, so libFuzzer's per-input leak check would
+ * stop at once; leaks are checked by the corpus replay under ASan instead. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+#else
+/* The replay frees the font caches at exit, so LeakSanitizer sees only
+ * real leaks. */
+__attribute__((constructor)) static void release_at_exit(void)
+{
+    atexit(pf_plot_release);
+}
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

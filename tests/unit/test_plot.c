@@ -105,5 +105,7 @@ int main(void)
         cmocka_unit_test(base64),
         cmocka_unit_test(png),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    pf_plot_release();
+    return failed;
 }
