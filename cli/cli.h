@@ -31,6 +31,8 @@ int pf_cmd_whatif(int argc, char **argv);
 int pf_cmd_rerun(int argc, char **argv);
 int pf_cmd_diff(int argc, char **argv);
 int pf_cmd_simulate(int argc, char **argv);
+int pf_cmd_eval(int argc, char **argv);
+int pf_cmd_report(int argc, char **argv);
 
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);

@@ -10,8 +10,11 @@
 static const pf_command commands[] = {
     {"diff", "compare two scored outputs of one population: transitions and changed persons",
      pf_cmd_diff},
+    {"eval", "evaluate a model and policy on labelled data: accuracy, calibration, fairness",
+     pf_cmd_eval},
     {"model", "build a model from a coefficient table, or export a model's table", pf_cmd_model},
     {"policy", "list, show and check the dated policy rules", pf_cmd_policy},
+    {"report", "write an evaluation as a Jupyter notebook and a static HTML page", pf_cmd_report},
     {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
     {"simulate", "score one population under several policies or thresholds and compare",
