@@ -194,10 +194,14 @@ void pf_drift_add(pf_drift *d, const pf_frame *fr, size_t first, size_t n)
         size_t ne = f->nbins - 1;
         for (size_t i = 0; i < n; i++) {
             double x = num[i];
+            /* Edges ascend, so the bin is the number of edges below x:
+             * counted without branches, which a scan's exit would miss. */
             size_t b = f->nbins; /* missing */
-            if (x == x)
-                for (b = 0; b < ne && x > f->edge[b]; b++)
-                    ;
+            if (x == x) {
+                b = 0;
+                for (size_t e = 0; e < ne; e++)
+                    b += x > f->edge[e];
+            }
             f->count[b]++;
         }
     }

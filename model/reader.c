@@ -192,9 +192,17 @@ static int is_missing(const pf_reader *R, const char *s, size_t n)
 {
     if (n > R->missing_max_len)
         return 0;
-    for (size_t i = 0; i < R->s->nmissing_tokens; i++)
-        if (R->missing_len[i] == n && memcmp(R->s->missing_tokens[i], s, n) == 0)
+    /* Tokens are a few bytes ("", "NA"): compared inline, not by a call. */
+    for (size_t i = 0; i < R->s->nmissing_tokens; i++) {
+        if (R->missing_len[i] != n)
+            continue;
+        const char *t = R->s->missing_tokens[i];
+        size_t k = 0;
+        while (k < n && t[k] == s[k])
+            k++;
+        if (k == n)
             return 1;
+    }
     return 0;
 }
 
