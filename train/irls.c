@@ -961,9 +961,11 @@ static int fit_run(fit *f, const pf_irls_options *o, const unsigned char *pen, p
         rc = pf_error_set(err, PF_EINVAL, "fit: the covariance matrix could not be formed");
         goto done;
     }
+    /* dpotri filled the column-major upper triangle, which is the row-major
+     * lower one (row i, column j < i); mirror it into the other half. */
     for (size_t i = 0; i < p; i++)
         for (size_t j = 0; j < i; j++)
-            r->cov[i * p + j] = r->cov[j * p + i]; /* column-major upper = row-major lower */
+            r->cov[j * p + i] = r->cov[i * p + j];
     double tr = 0.0;
     for (size_t j = 0; j < p; j++) {
         r->se[j] = sqrt(r->cov[j * p + j]);

@@ -182,6 +182,39 @@ static double json_num(json_t *o, const char *key)
     return json_number_value(v);
 }
 
+/* The covariance is the inverse of the Fisher information X'WX at the
+ * fitted coefficients (W = w mu (1 - mu)): every entry of cov * X'WX, the
+ * off-diagonal ones too, must be that of the identity. X'WX is formed here
+ * from the design table, independently of the fitter. Like glm, the fitter
+ * takes the covariance from its last solve, one step before the final
+ * coefficients, hence the tolerance. */
+static void assert_inverse_information(const table *t, const pf_irls_result *r, int with_offset)
+{
+    size_t p = t->p;
+    double *h = calloc(p * p, sizeof *h);
+    assert_non_null(h);
+    for (size_t i = 0; i < t->n; i++) {
+        const double *xi = &t->x[i * p];
+        double eta = with_offset ? t->off[i] : 0.0;
+        for (size_t j = 0; j < p; j++)
+            eta += xi[j] * r->coef[j];
+        double mu = 1.0 / (1.0 + exp(-eta)), wi = t->w[i] * mu * (1.0 - mu);
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++)
+                h[a * p + b] += wi * xi[a] * xi[b];
+    }
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++) {
+            double v = 0.0;
+            for (size_t k = 0; k < p; k++)
+                v += r->cov[a * p + k] * h[k * p + b];
+            if (fabs(v - (a == b)) > 1e-3)
+                fail_msg("(cov * X'WX)[%zu][%zu] = %.17g, not %d", a, b, v, a == b);
+            assert_true(r->cov[a * p + b] == r->cov[b * p + a]);
+        }
+    free(h);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Golden comparisons with R                                                 */
 
@@ -246,6 +279,8 @@ static void golden_case(const char *json_name, const char *csv_name)
         x[j] = 0.0;
     }
     free(x);
+    if (json_num(g, "l2") == 0.0)
+        assert_inverse_information(&t, r, with_offset);
 
     pf_irls_result_free(r);
     pf_design_free(d);
