@@ -150,6 +150,8 @@ static void bundle_free(pf_bundle *b)
     free(b->policy_doc);
     pf_rowfmt_free(&b->rf);
     pf_tokens_free(b->tokens);
+    pf_whatif_free(b->whatif);
+    pf_whatif_settings_free(b->whatif_settings);
     pf_decider_free(b->decider);
     pf_policy_free(b->policy);
     pf_model_free(b->model);
@@ -187,6 +189,16 @@ int pf_bundle_load(pf_bundle **out, const pf_bundle_config *c, unsigned generati
         pf_rowfmt_init(&b->rf, PF_ROWFMT_JSONL, b->decider, c->reasons, NULL, 0, NULL, 0, &err)) {
         pf_cli_error("serve", "%s", err.message);
         rc = -1;
+    }
+    if (!rc) {
+        char wbuf[4096], rel[512];
+        snprintf(rel, sizeof rel, "whatif/%s.json", b->schema->name);
+        const char *wpath = c->whatif ? c->whatif : pf_cli_data_path(wbuf, sizeof wbuf, rel);
+        if (pf_whatif_settings_load(&b->whatif_settings, wpath, b->schema, &err) ||
+            pf_whatif_new(&b->whatif, b->decider, b->whatif_settings, &err)) {
+            pf_cli_error("serve", "%s", err.message);
+            rc = -1;
+        }
     }
     if (!rc && c->tokens && pf_tokens_load(&b->tokens, c->tokens, &err)) {
         pf_cli_error("serve", "%s", err.message);

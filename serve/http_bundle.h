@@ -25,12 +25,14 @@
 #include "http_auth.h"
 #include "http_body.h"
 #include "profil/decide.h"
+#include "profil/whatif.h"
 #include "rowfmt.h"
 
 typedef struct pf_bundle_config {
     const char *schema; /* NULL: the bundled schema */
     const char *model;  /* NULL: the bundled model */
     const char *tokens; /* bearer token file; NULL: no authentication */
+    const char *whatif; /* what-if settings; NULL: the bundled ones for the schema */
     pf_cli_policy_choice policy;
     int reasons;         /* reasons per decision */
     size_t max_profiles; /* per request */
@@ -54,7 +56,9 @@ typedef struct pf_bundle {
     pf_decider *decider;
     pf_rowfmt rf;      /* JSON lines, as `profil score --format jsonl` */
     pf_tokens *tokens; /* NULL: no authentication */
-    char *model_doc;   /* GET /v1/model */
+    pf_whatif_settings *whatif_settings;
+    pf_whatif *whatif;
+    char *model_doc; /* GET /v1/model */
     size_t model_doc_len;
     char *policy_doc; /* GET /v1/policy */
     size_t policy_doc_len;

@@ -27,6 +27,7 @@
 #include "http_audit.h"
 #include "http_body.h"
 #include "http_metrics.h"
+#include "http_whatif.h"
 #include "profil/decide.h"
 
 extern const unsigned char pf_openapi_yaml[];
@@ -219,6 +220,28 @@ static enum MHD_Result score(pf_server *S, struct MHD_Connection *c, request *rq
     return ret;
 }
 
+/* ---- POST /v1/whatif ---- */
+
+static enum MHD_Result whatif(pf_server *S, struct MHD_Connection *c, request *rq)
+{
+    pf_buf out = {0};
+    pf_error err = {0};
+    enum MHD_Result ret;
+    int rc = pf_http_whatif(rq->b->whatif, rq->body ? rq->body : "", rq->n,
+                            S->c->whatif_max_profiles, &out, &err);
+    if (rc == PF_EFORMAT)
+        ret = send_error(S, c, rq, MHD_HTTP_BAD_REQUEST, "invalid_request", err.message, NULL);
+    else if (rc == PF_EINVAL || rc == PF_ENOTFOUND)
+        ret = send_error(S, c, rq, MHD_HTTP_BAD_REQUEST, "invalid_profile", err.message, NULL);
+    else if (rc || out.failed)
+        ret = send_error(S, c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                         rc ? err.message : "out of memory", NULL);
+    else
+        ret = send_response(S, c, rq, MHD_HTTP_OK, JSON, out.p, out.n, MHD_RESPMEM_MUST_COPY, NULL);
+    pf_buf_free(&out);
+    return ret;
+}
+
 /* ---- the other routes ---- */
 
 static enum MHD_Result readyz(pf_server *S, struct MHD_Connection *c, request *rq)
@@ -255,8 +278,7 @@ static enum MHD_Result answer(pf_server *S, struct MHD_Connection *c, request *r
     case PF_ROUTE_SCORE:
         return score(S, c, rq);
     case PF_ROUTE_WHATIF:
-        return send_error(S, c, rq, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented",
-                          "what-if is not available in this version", NULL);
+        return whatif(S, c, rq);
     case PF_ROUTE_MODEL:
         return send_response(S, c, rq, MHD_HTTP_OK, JSON, b->model_doc, b->model_doc_len,
                              MHD_RESPMEM_PERSISTENT, NULL);

@@ -26,6 +26,7 @@ typedef struct pf_server_config {
     unsigned max_connections; /* open at once */
     const char *tls_cert, *tls_key;
     const char *audit_log, *audit_salt;
+    size_t whatif_max_profiles; /* profiles one counterfactual search may score */
     int quiet;
     pf_bundle_config bundle;
 } pf_server_config;

@@ -25,7 +25,8 @@ static void usage(FILE *fp)
             "\n"
             "Serve decisions over HTTP: POST /v1/score takes one profile (a JSON object of\n"
             "column values) or an array of them and answers with the decisions exactly as\n"
-            "'profil score --format jsonl' gives them. Also GET /v1/model, /v1/policy,\n"
+            "'profil score --format jsonl' gives them; POST /v1/whatif the what-if card,\n"
+            "sweep, comparison or counterfactual. Also GET /v1/model, /v1/policy,\n"
             "/healthz, /readyz, /metrics (Prometheus) and /openapi.yaml (docs/serve.md).\n"
             "SIGHUP reloads the model, the policy and the tokens; SIGTERM drains and exits.\n"
             "\n"
@@ -48,6 +49,9 @@ static void usage(FILE *fp)
             "      --audit-log FILE      append one JSON line per decision (id as a salted\n"
             "                            hash, never in clear)\n"
             "      --audit-salt-file F   salt of the id hashes (default: random per start)\n"
+            "      --whatif-settings FILE  what-if settings (default: the bundled ones)\n"
+            "      --whatif-max-profiles N  profiles one counterfactual search (POST\n"
+            "                            /v1/whatif with 'reach') may score (default 100000)\n"
             "  -t, --threads N           worker threads (default: all cores)\n"
             "      --max-body BYTES      largest request body (default 1048576)\n"
             "      --max-profiles N      most profiles in one request (default 1000)\n"
@@ -101,7 +105,9 @@ int pf_cmd_serve(int argc, char **argv)
         O_MAX_PROFILES,
         O_MAX_CONN,
         O_TIMEOUT,
-        O_DRAIN
+        O_DRAIN,
+        O_WHATIF,
+        O_WHATIF_MAX
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -125,6 +131,8 @@ int pf_cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, NULL, O_MAX_CONN},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"drain-timeout", required_argument, NULL, O_DRAIN},
+        {"whatif-settings", required_argument, NULL, O_WHATIF},
+        {"whatif-max-profiles", required_argument, NULL, O_WHATIF_MAX},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -135,6 +143,7 @@ int pf_cmd_serve(int argc, char **argv)
                           .max_body = 1 << 20,
                           .timeout = 30,
                           .max_connections = 1024,
+                          .whatif_max_profiles = 100000,
                           .bundle = {.reasons = 3, .max_profiles = 1000}};
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
@@ -216,6 +225,13 @@ int pf_cmd_serve(int argc, char **argv)
         case O_DRAIN:
             if (!(bad = count_option(cmd, "drain-timeout", optarg, 0, 86400, &v)))
                 drain = (double) v;
+            break;
+        case O_WHATIF:
+            c.bundle.whatif = optarg;
+            break;
+        case O_WHATIF_MAX:
+            if (!(bad = count_option(cmd, "whatif-max-profiles", optarg, 1, 100000000, &v)))
+                c.whatif_max_profiles = (size_t) v;
             break;
         case 'q':
             c.quiet = 1;
