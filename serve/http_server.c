@@ -545,15 +545,19 @@ int pf_server_start(pf_server **out, const pf_server_config *c)
         server_free(S);
         return -1;
     }
+    /* One thread: the internal polling thread alone (a pool of one is refused). */
+    struct MHD_OptionItem pool[] = {
+        {c->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, c->threads, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     struct MHD_OptionItem tls[] = {
         {S->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, S->cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, S->key},
         {MHD_OPTION_END, 0, NULL}};
-    S->d = MHD_start_daemon(
-        flags, (uint16_t) c->port, NULL, NULL, handle, S, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned) c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        c->timeout, MHD_OPTION_CONNECTION_LIMIT, c->max_connections, MHD_OPTION_NOTIFY_COMPLETED,
-        done, S, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    S->d = MHD_start_daemon(flags, (uint16_t) c->port, NULL, NULL, handle, S, MHD_OPTION_SOCK_ADDR,
+                            addr, MHD_OPTION_ARRAY, pool, MHD_OPTION_CONNECTION_TIMEOUT, c->timeout,
+                            MHD_OPTION_CONNECTION_LIMIT, c->max_connections,
+                            MHD_OPTION_NOTIFY_COMPLETED, done, S, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                            1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!S->d) {
         pf_cli_error("serve", "cannot listen on %s port %d: %s", c->listen, c->port,
                      errno ? strerror(errno) : "libmicrohttpd refused the settings");
