@@ -241,7 +241,7 @@ for i in $(seq 3000); do
         "$URL" "$CT" "$AUTH" $((i % 40))
     printf 'output = "load/%d.json"\nwrite-out = "%%{http_code}\\n"\nsilent\n' "$i"
 done >load.cfg
-curl --parallel --parallel-max 8 -K load.cfg >load.codes &
+curl -s --parallel --parallel-max 8 -K load.cfg >load.codes &
 LOAD=$!
 for k in 1 2 3 4 5; do
     sleep 0.2
