@@ -8,3 +8,5 @@ target_include_directories(fuzz_request_replay PRIVATE ${CMAKE_SOURCE_DIR}/serve
 target_compile_definitions(fuzz_request_replay PRIVATE PF_FUZZ_DATADIR="${CMAKE_SOURCE_DIR}/data")
 add_test(NAME fuzz_request_replay
          COMMAND fuzz_request_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/request)
+
+pf_unit_test(test_fields unit/test_fields.c)
