@@ -3,11 +3,16 @@
  *
  * Parses the options, starts the server (serve/http_server.c) and then
  * only waits for signals: SIGHUP reloads model, policy and tokens, SIGTERM
- * and SIGINT drain the requests in flight and exit. The signals are
- * blocked in every thread and taken here with sigwait(), so no handler
- * runs inside a request.
+ * and SIGINT drain the requests in flight and exit. The handler only
+ * writes the signal's number to a pipe that the main thread reads, so it
+ * may run on any thread, also those that libraries start before main
+ * (OpenBLAS, sanitizers) with the signals unblocked; the server's own
+ * threads start with them blocked.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +71,18 @@ static void usage(FILE *fp)
             "Exit status: 0 after a complete drain; 1 when requests were cut off at the\n"
             "drain timeout; 2 usage or setup error (nothing to serve, the port taken).\n",
             PF_DEFAULT_MODEL, PF_DEFAULT_SERVICE, PF_DECISION_MAX_REASONS);
+}
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char c = (unsigned char) sig;
+    if (write(sig_pipe[1], &c, 1) < 0) {
+        /* the pipe is full: signals are pending already */
+    }
+    errno = saved;
 }
 
 static int write_port_file(const char *path, int port)
@@ -255,18 +272,30 @@ int pf_cmd_serve(int argc, char **argv)
     if (c.audit_salt && !c.audit_log)
         return pf_cli_usage_error(cmd, "--audit-salt-file needs --audit-log");
 
-    /* Blocked before any thread starts, so every thread inherits the mask
-     * and only sigwait() below sees these signals. */
-    sigset_t set;
+    if (pipe2(sig_pipe, O_CLOEXEC)) {
+        pf_cli_error(cmd, "pipe: %s", strerror(errno));
+        return PF_EXIT_USAGE;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* The server's threads start with the signals blocked. */
+    sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     pf_server *S;
-    if (pf_server_start(&S, &c))
+    int started = pf_server_start(&S, &c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started)
         return PF_EXIT_USAGE;
     int port = pf_server_port(S);
     if (port_file && write_port_file(port_file, port)) {
@@ -278,9 +307,15 @@ int pf_cmd_serve(int argc, char **argv)
                 c.tls_cert ? "https" : "http", strchr(c.listen, ':') ? "[" : "", c.listen,
                 strchr(c.listen, ':') ? "]" : "", port, c.threads);
     for (;;) {
-        int sig;
-        if (sigwait(&set, &sig))
+        unsigned char sig;
+        ssize_t got = read(sig_pipe[0], &sig, 1);
+        if (got < 0 && errno == EINTR)
             continue;
+        if (got != 1) {
+            pf_cli_error(cmd, "signal pipe: %s", got ? strerror(errno) : "closed");
+            pf_server_drain_and_stop(S, drain);
+            return PF_EXIT_FAIL;
+        }
         if (sig == SIGHUP) {
             pf_server_reload(S);
             continue;
