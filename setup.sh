@@ -23,11 +23,12 @@ ROWS=${ROWS:-650000}
 # What profil needs to build and run.
 packages=(build-essential cmake pkg-config libcsv-dev libcmocka-dev libgsl-dev
           libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev nettle-dev
-          libcairo2-dev fonts-dejavu-core)
+          libcairo2-dev fonts-dejavu-core libmicrohttpd-dev)
 # What the test suite needs in addition: clang for the fuzz targets, python3
 # for the parameter-recovery check against the generator's ground truth,
-# python3-nbformat to validate the notebooks of `profil report`.
-test_packages=(clang libclang-rt-14-dev python3 python3-nbformat)
+# python3-nbformat to validate the notebooks of `profil report`, curl and
+# certtool (gnutls-bin) for the HTTP service's tests.
+test_packages=(clang libclang-rt-14-dev python3 python3-nbformat curl gnutls-bin)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -26,6 +26,7 @@ int pf_cmd_model(int argc, char **argv);
 int pf_cmd_validate(int argc, char **argv);
 int pf_cmd_policy(int argc, char **argv);
 int pf_cmd_score(int argc, char **argv);
+int pf_cmd_serve(int argc, char **argv);
 int pf_cmd_thresholds(int argc, char **argv);
 int pf_cmd_whatif(int argc, char **argv);
 int pf_cmd_rerun(int argc, char **argv);

@@ -17,6 +17,8 @@ static const pf_command commands[] = {
     {"report", "write an evaluation as a Jupyter notebook and a static HTML page", pf_cmd_report},
     {"rerun", "reproduce a past score run from its manifest and check the output", pf_cmd_rerun},
     {"score", "score a population: decisions, reasons, rejects and a run manifest", pf_cmd_score},
+    {"serve", "serve decisions over HTTP: scoring, model and policy, health and metrics",
+     pf_cmd_serve},
     {"simulate", "score one population under several policies or thresholds and compare",
      pf_cmd_simulate},
     {"synth", "generate a synthetic population of registered job seekers", pf_cmd_synth},

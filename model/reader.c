@@ -388,6 +388,9 @@ static void header_field(pf_reader *R, const char *s, size_t n, int text_ok)
     R->nfields++;
 }
 
+static void check_field(pf_reader *R, const char *name, int m, const char *s, size_t n,
+                        int text_ok);
+
 static void on_field(void *data, size_t n, void *ctx)
 {
     pf_reader *R = ctx;
@@ -407,7 +410,13 @@ static void on_field(void *data, size_t n, void *ctx)
     }
     if (j >= R->nfields)
         return; /* reported as field_count at the end of the record */
-    const char *name = R->header[j];
+    check_field(R, R->header[j], R->field_map[j], s, n, text_ok);
+}
+
+/* The checks of one value of a record: name is its column's name in the
+ * input, m its field_map entry, text_ok field_text_ok()'s verdict. */
+static void check_field(pf_reader *R, const char *name, int m, const char *s, size_t n, int text_ok)
+{
     if (!text_ok) {
         add_problem(R, name, PF_RULE_INVALID_UTF8, s, n, "not valid UTF-8 text");
         return;
@@ -417,7 +426,6 @@ static void on_field(void *data, size_t n, void *ctx)
                     R->opt.max_field_bytes);
         return;
     }
-    int m = R->field_map[j];
     /* Every field but the id is scanned, ignored ones too (MAP_IGNORE is -1,
      * the same as id_col in a schema without an id). */
     int numeric =
@@ -618,6 +626,22 @@ static void report(pf_reader *R, int64_t row)
     }
 }
 
+/* A record whose values have all been checked: accepted into the frame or
+ * reported. */
+static void end_record(pf_reader *R, int64_t row)
+{
+    if (R->nprobs == 0)
+        derive(R); /* only from values that passed their own checks */
+    if (R->nprobs == 0) {
+        commit(R, row);
+        if (!R->fatal)
+            R->stats.rows_accepted++;
+    } else {
+        report(R, row);
+    }
+    reset_record(R);
+}
+
 static void on_record(int c, void *ctx)
 {
     pf_reader *R = ctx;
@@ -649,17 +673,8 @@ static void on_record(int c, void *ctx)
         R->nprobs = R->nprobs_total = 0;
         add_problem(R, NULL, PF_RULE_FIELD_COUNT, NULL, 0, "row has %zu fields, the header has %zu",
                     R->field, R->nfields);
-    } else if (R->nprobs == 0) {
-        derive(R); /* only from values that passed their own checks */
     }
-    if (R->nprobs == 0) {
-        commit(R, row);
-        if (!R->fatal)
-            R->stats.rows_accepted++;
-    } else {
-        report(R, row);
-    }
-    reset_record(R);
+    end_record(R, row);
 }
 
 /* Reads until the buffer is full or the input ends, so that piece
@@ -792,29 +807,23 @@ static int read_header(pf_reader *R)
     return 0;
 }
 
-static int open_common(pf_reader **out, const pf_schema *s, pf_source *src,
-                       const pf_reader_options *opt, pf_error *err)
+/* A reader's state for schema s, without input: the staging area, the
+ * problem list and the caches. NULL when out of memory. */
+static pf_reader *new_reader(const pf_schema *s, const pf_reader_options *opt, int *rc,
+                             pf_error *err)
 {
-    *out = NULL;
     pf_reader *R = calloc(1, sizeof *R);
     if (!R) {
-        pf_source_close(src);
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
+        *rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        return NULL;
     }
     R->s = s;
-    R->src = src;
     R->err = err;
     R->line = 1;
     if (opt)
         R->opt = *opt;
     if (!R->opt.max_field_bytes)
         R->opt.max_field_bytes = FIELD_DEFAULT_MAX;
-    R->delim = R->opt.delimiter;
-    int rc = 0;
-    if (R->delim && R->delim != ',' && R->delim != ';' && R->delim != '\t' && R->delim != '|')
-        rc = pf_error_set(err, PF_EINVAL, "unsupported delimiter '%c'", R->delim);
-    R->buf = malloc(BUF_SIZE);
-    R->bufcap = BUF_SIZE;
     R->st_num = calloc(s->ncols, sizeof *R->st_num);
     R->st_cat = calloc(s->ncols, sizeof *R->st_cat);
     R->st_str = calloc(s->ncols, sizeof *R->st_str);
@@ -826,8 +835,30 @@ static int open_common(pf_reader **out, const pf_schema *s, pf_source *src,
         if (R->missing_len[i] > R->missing_max_len)
             R->missing_max_len = R->missing_len[i];
     }
-    if (!rc && (!R->buf || !R->st_num || !R->st_cat || !R->st_str || !R->probs ||
-                !R->pattern_cache || !R->missing_len))
+    *rc = 0;
+    if (!R->st_num || !R->st_cat || !R->st_str || !R->probs || !R->pattern_cache || !R->missing_len)
+        *rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    return R;
+}
+
+static int open_common(pf_reader **out, const pf_schema *s, pf_source *src,
+                       const pf_reader_options *opt, pf_error *err)
+{
+    *out = NULL;
+    int rc;
+    pf_reader *R = new_reader(s, opt, &rc, err);
+    if (!R) {
+        pf_source_close(src);
+        return rc;
+    }
+    R->src = src;
+    R->delim = R->opt.delimiter;
+    if (!rc && R->delim && R->delim != ',' && R->delim != ';' && R->delim != '\t' &&
+        R->delim != '|')
+        rc = pf_error_set(err, PF_EINVAL, "unsupported delimiter '%c'", R->delim);
+    R->buf = malloc(BUF_SIZE);
+    R->bufcap = BUF_SIZE;
+    if (!rc && !R->buf)
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
     if (!rc) {
         /* Strict end (an open quote at EOF is an error), all line ends
@@ -899,6 +930,8 @@ int pf_reader_read(pf_reader *R, pf_frame *f, pf_error *err)
     pf_frame_clear(f);
     if (f->schema != R->s || f->npass != R->npass)
         return pf_error_set(err, PF_EINVAL, "the frame was not made for this reader");
+    if (!R->src)
+        return pf_error_set(err, PF_EINVAL, "the reader takes rows as fields, not a stream");
     R->f = f;
     R->err = err;
     int rc = 0;
@@ -934,6 +967,88 @@ int pf_reader_read(pf_reader *R, pf_frame *f, pf_error *err)
     return f->n > 0 ? 1 : 0;
 }
 
+int pf_reader_open_fields(pf_reader **out, const pf_schema *s, const pf_reader_options *opt,
+                          pf_error *err)
+{
+    *out = NULL;
+    int rc;
+    pf_reader *R = new_reader(s, opt, &rc, err);
+    if (!R)
+        return rc;
+    R->present = calloc(s->ncols ? s->ncols : 1, 1);
+    R->field_map = malloc((s->ncols ? s->ncols : 1) * sizeof *R->field_map);
+    if (!rc && (!R->present || !R->field_map))
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    if (rc) {
+        pf_reader_close(R);
+        return rc;
+    }
+    R->decimal = R->opt.decimal == PF_DECIMAL_COMMA ? PF_DEC_COMMA : PF_DEC_POINT;
+    R->header_done = 1;
+    R->finished = 1; /* there is no stream to read */
+    R->err = NULL;
+    *out = R;
+    return 0;
+}
+
+int pf_reader_put_fields(pf_reader *R, pf_frame *f, int64_t row, const pf_field_text *v, size_t n,
+                         pf_error *err)
+{
+    const pf_schema *S = R->s;
+    if (!R->field_map || R->src)
+        return pf_error_set(err, PF_EINVAL, "the reader was not opened for fields");
+    if (f->schema != S || f->npass)
+        return pf_error_set(err, PF_EINVAL, "the frame was not made for this reader");
+    if (f->n >= f->cap)
+        return pf_error_set(err, PF_ELIMIT, "the frame is full (%zu rows)", f->cap);
+    /* field_map[c]: the entry of v that holds column c, or -1. */
+    memset(R->present, 0, S->ncols);
+    for (size_t c = 0; c < S->ncols; c++)
+        R->field_map[c] = -1;
+    for (size_t k = 0; k < n; k++) {
+        int c = pf_schema_find(S, v[k].name);
+        if (c < 0 || S->cols[c].derived)
+            continue;
+        if (R->present[c])
+            return pf_error_set(err, PF_EINVAL, "column '%s' is given twice", v[k].name);
+        R->present[c] = 1;
+        R->field_map[c] = (int) k;
+    }
+    R->f = f;
+    R->err = err;
+    R->row_line = row;
+    reset_record(R);
+    /* Schema order, so that problems come in the order a CSV file with
+     * the schema's columns would give them; then the unknown fields, which
+     * are only scanned for identity numbers. */
+    for (size_t c = 0; c < S->ncols; c++) {
+        int k = R->field_map[c];
+        if (k >= 0) {
+            check_field(R, S->cols[c].name, (int) c, v[k].value, v[k].len,
+                        field_text_ok(R, v[k].value, v[k].len));
+        } else if (S->cols[c].required && !S->cols[c].derived) {
+            add_problem(R, S->cols[c].name, PF_RULE_MISSING, NULL, 0, "a value is required");
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        int c = pf_schema_find(S, v[k].name);
+        if (c < 0 || S->cols[c].derived)
+            check_field(R, v[k].name, MAP_IGNORE, v[k].value, v[k].len,
+                        field_text_ok(R, v[k].value, v[k].len));
+    }
+    R->stats.rows_read++;
+    size_t before = f->n;
+    end_record(R, row);
+    R->f = NULL;
+    R->err = NULL;
+    if (R->fatal) {
+        int rc = R->fatal;
+        R->fatal = 0; /* the next row starts afresh */
+        return rc;
+    }
+    return f->n > before;
+}
+
 const pf_reader_stats *pf_reader_stats_get(const pf_reader *r)
 {
     return &r->stats;
@@ -941,6 +1056,10 @@ const pf_reader_stats *pf_reader_stats_get(const pf_reader *r)
 
 void pf_reader_input_sha256(const pf_reader *r, char hex[65])
 {
+    if (!r->src) {
+        hex[0] = '\0';
+        return;
+    }
     pf_source_sha256(r->src, hex);
 }
 

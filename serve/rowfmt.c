@@ -334,7 +334,6 @@ static void row_json(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i
                      const pf_decision *x)
 {
     const pf_schema *S = rf->s;
-    const pf_policy *pol = pf_decider_policy(rf->d);
     puts_(b, "{\"id\":");
     if (S->id_col >= 0 && f->col[S->id_col].str[i].off != PF_STR_MISSING) {
         pf_strref r = f->col[S->id_col].str[i];
@@ -342,6 +341,14 @@ static void row_json(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i
     } else {
         puts_(b, "null");
     }
+    pf_rowfmt_json_after_id(rf, b, f, i, x);
+}
+
+void pf_rowfmt_json_after_id(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
+                             const pf_decision *x)
+{
+    const pf_schema *S = rf->s;
+    const pf_policy *pol = pf_decider_policy(rf->d);
     key(b, "p");
     put_fixed(b, x->p, 6);
     key(b, "logit");
@@ -442,4 +449,29 @@ void pf_rowfmt_row(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
         row_csv(rf, b, f, i, x);
     else
         row_json(rf, b, f, i, x);
+}
+
+void pf_buf_put(pf_buf *b, const char *s, size_t n)
+{
+    put(b, s, n);
+}
+
+void pf_buf_puts(pf_buf *b, const char *s)
+{
+    puts_(b, s);
+}
+
+void pf_buf_uint(pf_buf *b, uint64_t v)
+{
+    put_uint(b, v);
+}
+
+void pf_buf_fixed(pf_buf *b, double v, int dec)
+{
+    put_fixed(b, v, dec);
+}
+
+void pf_buf_json_str(pf_buf *b, const char *s, size_t n)
+{
+    put_json_str(b, s, n);
 }

@@ -11,6 +11,7 @@
 #define PROFIL_ROWFMT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "profil/decide.h"
 #include "profil/frame.h"
@@ -23,6 +24,15 @@ typedef struct pf_buf {
 } pf_buf;
 
 void pf_buf_free(pf_buf *b);
+
+/* Appending to a buffer (an allocation failure sets b->failed): bytes, a
+ * string, an unsigned integer, v with exactly dec decimals (0-9, rounded
+ * half away from zero, by integer arithmetic), a JSON string literal. */
+void pf_buf_put(pf_buf *b, const char *s, size_t n);
+void pf_buf_puts(pf_buf *b, const char *s);
+void pf_buf_uint(pf_buf *b, uint64_t v);
+void pf_buf_fixed(pf_buf *b, double v, int dec);
+void pf_buf_json_str(pf_buf *b, const char *s, size_t n);
 
 enum { PF_ROWFMT_CSV, PF_ROWFMT_JSONL };
 
@@ -53,5 +63,10 @@ void pf_rowfmt_header(const pf_rowfmt *rf, pf_buf *b);
 /* Appends row i of f with its decision. */
 void pf_rowfmt_row(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
                    const pf_decision *x);
+
+/* A JSON-lines row without its opening '{' and id member: ',"p":...}'
+ * and the newline. The audit log puts its own members first. */
+void pf_rowfmt_json_after_id(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
+                             const pf_decision *x);
 
 #endif

@@ -108,8 +108,13 @@ class Spec:
 
     # --- read ------------------------------------------------------------------
     def read(self, path, nrows=None, skiprows=None):
-        with open(path, encoding="utf-8") as f:
-            header = f.readline().rstrip("\r\n").split(",")
+        """path: a CSV file, or a text stream (bench/serve/peer_fastapi.py)."""
+        if hasattr(path, "readline"):
+            header = path.readline().rstrip("\r\n").split(",")
+            path.seek(0)
+        else:
+            with open(path, encoding="utf-8") as f:
+                header = f.readline().rstrip("\r\n").split(",")
         self.header = header
         read = ["id"]
         for c in self.needed:

@@ -97,6 +97,36 @@ int pf_reader_open(pf_reader **out, const pf_schema *s, const char *path,
 int pf_reader_open_memory(pf_reader **out, const pf_schema *s, const void *buf, size_t n,
                           const pf_reader_options *opt, pf_error *err);
 
+/* One value of a row that does not come as CSV: its column name and its
+ * text, as a CSV field would hold it. value[len] must be '\0'. */
+typedef struct pf_field_text {
+    const char *name;
+    const char *value;
+    size_t len;
+} pf_field_text;
+
+/* Opens a reader for rows given as named field texts instead of a CSV
+ * stream (the HTTP service's JSON profiles). Each row is checked,
+ * converted, derived and reported exactly as the same values in a CSV row
+ * would be, with the same rules and messages. opt's delimiter and
+ * passthrough are ignored; its decimal mode applies (AUTO: point only, as
+ * for a comma-delimited file). Frames for it come from pf_frame_new with
+ * no passthrough columns. */
+int pf_reader_open_fields(pf_reader **out, const pf_schema *s, const pf_reader_options *opt,
+                          pf_error *err);
+
+/* Checks one row of n fields (names in any order; names the schema does
+ * not know are ignored, but scanned for identity numbers as CSV fields
+ * are) and appends it to f as row number `row` when it is accepted. A
+ * required column absent from v is a missing_value problem, where a CSV
+ * file would fail at its header. Returns 1 when the row was accepted, 0
+ * when it was rejected (each problem went to the on_reject callback), or a
+ * negative pf_status (a column given twice, a full frame, out of memory),
+ * after which the reader is ready for the next row. Problems come in
+ * schema column order. */
+int pf_reader_put_fields(pf_reader *r, pf_frame *f, int64_t row, const pf_field_text *v, size_t n,
+                         pf_error *err);
+
 /* Allocates a frame shaped for this reader (schema columns plus any
  * passthrough columns) that receives about `rows` rows per chunk. */
 int pf_reader_frame_new(pf_reader *r, size_t rows, pf_frame **out, pf_error *err);
