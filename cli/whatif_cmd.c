@@ -668,7 +668,7 @@ int pf_cmd_whatif(int argc, char **argv)
         pf_whatif_card_free(card);
     }
     if (json) {
-        char *js = out ? json_dumps(out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
+        char *js = out ? json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         if (!js) {
             pf_cli_error(cmd, "out of memory");
             rc = PF_EXIT_FAIL;

@@ -203,6 +203,19 @@ assert card["kind"] == "card", card["kind"]
 assert round(card["p"], 6) == first["p"], (card["p"], first["p"])
 EOF
 expect_eq "$(code -H "$CT" -H "$AUTH" --data-binary @wi_vary.json "$URL/v1/whatif")" 200 "whatif vary"
+# The service's document is the CLI's --json document (the inputs' source
+# aside: the profile came in a request, not from --profile).
+python3 -c 'import json; json.dump(json.load(open("wi_vary.json"))["profile"], open("wi_profile.json", "w"))'
+"$PROFIL" whatif --policy "$PWD/pol.json" --profile wi_profile.json --vary alder=30:40:5 --json \
+    >wi_cli.json
+python3 - body.json wi_cli.json <<'EOF' && pass || fail "whatif: service and CLI documents differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for d in (a, b):
+    for i in d["inputs"]:
+        i.pop("source")
+assert a == b, [k for k in set(a) | set(b) if a.get(k) != b.get(k)]
+EOF
 expect_eq "$(code -H "$CT" -H "$AUTH" --data-binary '{"profile":{"alder":"15"}}' \
     "$URL/v1/whatif")" 400 "whatif bad profile"
 expect_grep "alder: out_of_range '15'" body.json "whatif names the rule"
