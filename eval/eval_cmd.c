@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -557,17 +558,88 @@ static int fair_row(pf_evaltab *t, const rows *r, const pf_policy *pol, const ch
     return pf_evaltab_add(t, o, err);
 }
 
-/* The fairness table and the score histograms: rows grouped per dimension
- * by a counting sort (stable, so every group's rows stay in input order). */
+/* One dimension's rows of the fairness table and of the score histograms,
+ * into tables of its own: rows grouped by a counting sort (stable, so every
+ * group's rows stay in input order). */
+typedef struct dim_job {
+    const rows *r;
+    const pf_policy *pol;
+    const dim *x;
+    pf_evaltab fair, hist;
+    scratch sc;
+    uint32_t *idx;
+    int rc;
+    pf_error err;
+} dim_job;
+
+static int dimension_tables(dim_job *j)
+{
+    const rows *r = j->r;
+    const dim *x = j->x;
+    pf_error *err = &j->err;
+    size_t *start = calloc(x->ngroups + 1, sizeof *start);
+    size_t *pos = calloc(x->ngroups, sizeof *pos);
+    int64_t *h = calloc(x->ngroups * HIST_BINS, sizeof *h);
+    int rc = 0;
+    if (!start || !pos || !h) {
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        start[x->key[i] + 1]++;
+        int b = (int) (r->p[i] * HIST_BINS);
+        h[x->key[i] * HIST_BINS + (b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b)]++;
+    }
+    for (size_t g = 0; g < x->ngroups; g++)
+        start[g + 1] += start[g];
+    memcpy(pos, start, x->ngroups * sizeof *pos);
+    for (size_t i = 0; i < r->n; i++)
+        j->idx[pos[x->key[i]]++] = (uint32_t) i;
+    for (size_t g = 0; g < x->ngroups && !rc; g++) {
+        size_t m = start[g + 1] - start[g];
+        if (m == 0)
+            continue; /* a level no row has */
+        rc = fair_row(&j->fair, r, j->pol, x->name, x->code[g], x->glabel[g], j->idx + start[g], m,
+                      &j->sc, err);
+        for (int b = 0; b < HIST_BINS && !rc; b++)
+            rc = pf_evaltab_add(&j->hist,
+                                json_pack("{s:s,s:s,s:f,s:f,s:I}", "dimension", x->name, "group",
+                                          x->code[g], "p_lo", (double) b / HIST_BINS, "p_hi",
+                                          (double) (b + 1) / HIST_BINS, "n",
+                                          (json_int_t) h[g * HIST_BINS + b]),
+                                err);
+    }
+out:
+    free(start);
+    free(pos);
+    free(h);
+    return rc;
+}
+
+typedef struct dim_worker {
+    dim_job *jobs;
+    size_t first, step, n;
+} dim_worker;
+
+static void *run_dimensions(void *arg)
+{
+    dim_worker *w = arg;
+    for (size_t d = w->first; d < w->n; d += w->step) {
+        w->jobs[d].rc = dimension_tables(&w->jobs[d]);
+        if (w->jobs[d].rc)
+            break;
+    }
+    return NULL;
+}
+
+/* The fairness table and the score histograms: everyone, then each
+ * dimension. Dimensions are computed on their own threads, each into
+ * tables of its own, and appended in dimension order, so the tables do not
+ * depend on the number of threads. */
 static int fairness_tables(pf_evaltab *fair, pf_evaltab *hist, const rows *r, const pf_policy *pol,
                            const char *label_col, scratch *sc, pf_error *err)
 {
     int rc = fair_row(fair, r, pol, "alla", "alla", "alla", NULL, r->n, sc, err);
-    uint32_t *idx = malloc(r->n * sizeof *idx);
-    size_t *start = NULL;
-    int64_t *h = NULL;
-    if (!idx)
-        return pf_error_set(err, PF_ENOMEM, "out of memory");
     /* Histograms by outcome first. */
     int64_t ho[2][HIST_BINS] = {{0}};
     for (size_t i = 0; i < r->n; i++) {
@@ -581,50 +653,80 @@ static int fairness_tables(pf_evaltab *fair, pf_evaltab *hist, const rows *r, co
                                           v ? "1" : "0", "p_lo", (double) b / HIST_BINS, "p_hi",
                                           (double) (b + 1) / HIST_BINS, "n", (json_int_t) ho[v][b]),
                                 err);
+    if (rc || r->ndims == 0)
+        return rc;
+
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nthreads = ncpu > 1 ? (size_t) ncpu : 1;
+    if (nthreads > r->ndims)
+        nthreads = r->ndims;
+    dim_job *jobs = calloc(r->ndims, sizeof *jobs);
+    dim_worker *workers = calloc(nthreads, sizeof *workers);
+    pthread_t *tid = calloc(nthreads, sizeof *tid);
+    scratch *scr = calloc(nthreads, sizeof *scr);
+    uint32_t **idx = calloc(nthreads, sizeof *idx);
+    if (!jobs || !workers || !tid || !scr || !idx)
+        rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    /* One scratch per thread; the caller's serves the first. */
+    for (size_t t = 0; t < nthreads && !rc; t++) {
+        if (t == 0)
+            scr[t] = *sc;
+        else if (!(scr[t].p = malloc(r->n * sizeof(double))) ||
+                 !(scr[t].y = malloc(r->n * sizeof(double))) ||
+                 pf_metrics_workspace_new(r->n, &scr[t].ws, err))
+            rc = rc ? rc : pf_error_set(err, PF_ENOMEM, "out of memory");
+        if (!rc && !(idx[t] = malloc((r->n ? r->n : 1) * sizeof *idx[t])))
+            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
     for (size_t d = 0; d < r->ndims && !rc; d++) {
-        const dim *x = &r->dims[d];
-        free(start);
-        free(h);
-        start = calloc(x->ngroups + 1, sizeof *start);
-        h = calloc(x->ngroups * HIST_BINS, sizeof *h);
-        if (!start || !h) {
-            rc = pf_error_set(err, PF_ENOMEM, "out of memory");
+        dim_job *j = &jobs[d];
+        j->r = r;
+        j->pol = pol;
+        j->x = &r->dims[d];
+        j->sc = scr[d % nthreads];
+        j->idx = idx[d % nthreads];
+        if (pf_evaltab_init(&j->fair, fair->name, fair->columns, err) ||
+            pf_evaltab_init(&j->hist, hist->name, hist->columns, err))
+            rc = PF_ENOMEM;
+    }
+    size_t started = 0;
+    for (size_t t = 0; t < nthreads && !rc; t++) {
+        workers[t] = (dim_worker){jobs, t, nthreads, r->ndims};
+        if (t > 0 && pthread_create(&tid[t], NULL, run_dimensions, &workers[t]) != 0) {
+            rc = pf_error_set(err, PF_ENOMEM, "cannot start threads");
             break;
         }
-        for (size_t i = 0; i < r->n; i++) {
-            start[x->key[i] + 1]++;
-            int b = (int) (r->p[i] * HIST_BINS);
-            h[x->key[i] * HIST_BINS + (b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b)]++;
-        }
-        for (size_t g = 0; g < x->ngroups; g++)
-            start[g + 1] += start[g];
-        size_t *pos = calloc(x->ngroups, sizeof *pos);
-        if (!pos) {
+        started = t + 1;
+    }
+    if (started)
+        run_dimensions(&workers[0]);
+    for (size_t t = 1; t < started; t++)
+        pthread_join(tid[t], NULL);
+    for (size_t d = 0; d < r->ndims && !rc && jobs; d++) {
+        if (jobs[d].rc) {
+            *err = jobs[d].err;
+            rc = jobs[d].rc;
+        } else if (json_array_extend(fair->rows, jobs[d].fair.rows) ||
+                   json_array_extend(hist->rows, jobs[d].hist.rows)) {
             rc = pf_error_set(err, PF_ENOMEM, "out of memory");
-            break;
-        }
-        memcpy(pos, start, x->ngroups * sizeof *pos);
-        for (size_t i = 0; i < r->n; i++)
-            idx[pos[x->key[i]]++] = (uint32_t) i;
-        free(pos);
-        for (size_t g = 0; g < x->ngroups && !rc; g++) {
-            size_t m = start[g + 1] - start[g];
-            if (m == 0)
-                continue; /* a level no row has */
-            rc = fair_row(fair, r, pol, x->name, x->code[g], x->glabel[g], idx + start[g], m, sc,
-                          err);
-            for (int b = 0; b < HIST_BINS && !rc; b++)
-                rc = pf_evaltab_add(hist,
-                                    json_pack("{s:s,s:s,s:f,s:f,s:I}", "dimension", x->name,
-                                              "group", x->code[g], "p_lo", (double) b / HIST_BINS,
-                                              "p_hi", (double) (b + 1) / HIST_BINS, "n",
-                                              (json_int_t) h[g * HIST_BINS + b]),
-                                    err);
         }
     }
-    free(start);
-    free(h);
+    for (size_t d = 0; jobs && d < r->ndims; d++) {
+        json_decref(jobs[d].fair.rows);
+        json_decref(jobs[d].hist.rows);
+    }
+    for (size_t t = 1; scr && t < nthreads; t++) {
+        free(scr[t].p);
+        free(scr[t].y);
+        pf_metrics_workspace_free(scr[t].ws);
+    }
+    for (size_t t = 0; idx && t < nthreads; t++)
+        free(idx[t]);
     free(idx);
+    free(scr);
+    free(tid);
+    free(workers);
+    free(jobs);
     return rc;
 }
 

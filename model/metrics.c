@@ -494,15 +494,9 @@ static double logit_clipped(double p)
     return log(q / (1.0 - q));
 }
 
-/* log(1 + exp(eta)) without overflow. */
-static double log1pexp(double eta)
-{
-    return eta > 0.0 ? eta + log1p(exp(-eta)) : log1p(exp(eta));
-}
-
 /* Log-likelihood, score and information of logit P(y) = a + b x at (a, b),
  * x = logit(p): g = (d/da, d/db), h = (h_aa, h_ab, h_bb). */
-static void calib_eval(const double *p, const double *y, const double *w, size_t n, double a,
+static void calib_eval(const double *xs, const double *y, const double *w, size_t n, double a,
                        double b, double *ll, double g[2], double h[3])
 {
     double l = 0.0, g0 = 0.0, g1 = 0.0, h0 = 0.0, h1 = 0.0, h2 = 0.0;
@@ -510,7 +504,7 @@ static void calib_eval(const double *p, const double *y, const double *w, size_t
         double wi = weight(w, i);
         if (wi == 0.0)
             continue;
-        double x = logit_clipped(p[i]);
+        double x = xs[i];
         double eta = a + b * x;
         /* mu and mu (1 - mu) from exp(-|eta|), so neither loses its digits
          * when mu is close to 0 or 1. */
@@ -518,7 +512,8 @@ static void calib_eval(const double *p, const double *y, const double *w, size_t
         double mu = eta >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
         double v = wi * e / ((1.0 + e) * (1.0 + e));
         double r = wi * (y[i] - mu);
-        l += wi * (y[i] * eta - log1pexp(eta));
+        /* log(1 + exp(eta)) without overflow, from the e above. */
+        l += wi * (y[i] * eta - ((eta > 0.0 ? eta : 0.0) + log1p(e)));
         g0 += r;
         g1 += r * x;
         h0 += v;
@@ -540,13 +535,13 @@ static void calib_eval(const double *p, const double *y, const double *w, size_t
  * update accurate to rounding. The information at the solution is returned
  * in h for the standard errors. Returns 0, or -1 when the information is
  * singular or the iteration fails to converge. */
-static int calib_newton(const double *p, const double *y, const double *w, size_t n, int two,
+static int calib_newton(const double *x, const double *y, const double *w, size_t n, int two,
                         double theta[2], double h[3], int *iterations)
 {
     double ll, g[2];
     theta[0] = 0.0;
     theta[1] = 1.0;
-    calib_eval(p, y, w, n, theta[0], theta[1], &ll, g, h);
+    calib_eval(x, y, w, n, theta[0], theta[1], &ll, g, h);
     for (int it = 1; it <= CALIB_MAX_ITER; it++) {
         *iterations = it;
         double s[2] = {0.0, 0.0};
@@ -567,7 +562,7 @@ static int calib_newton(const double *p, const double *y, const double *w, size_
                     fabs(s[1]) <= CALIB_STEP_TOL * (1.0 + fabs(theta[1]));
         double t = 1.0, ll_new, g_new[2], h_new[3];
         for (int k = 0;; k++) {
-            calib_eval(p, y, w, n, theta[0] + t * s[0], theta[1] + t * s[1], &ll_new, g_new, h_new);
+            calib_eval(x, y, w, n, theta[0] + t * s[0], theta[1] + t * s[1], &ll_new, g_new, h_new);
             /* Near the optimum the likelihood is flat to rounding, so a
              * step that is already small is taken as it is. */
             if (small || ll_new >= ll - 1e-12 * (1.0 + fabs(ll)))
@@ -590,13 +585,13 @@ static int calib_newton(const double *p, const double *y, const double *w, size_
 /* Whether y ~ a + b logit(p) has a finite maximum: it has unless some
  * threshold on logit(p) puts every positive on one side and every negative
  * on the other (ties on the threshold allowed), which includes constant p. */
-static int slope_exists(const double *p, const double *y, const double *w, size_t n)
+static int slope_exists(const double *xs, const double *y, const double *w, size_t n)
 {
     double lo1 = HUGE_VAL, hi1 = -HUGE_VAL, lo0 = HUGE_VAL, hi0 = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
         if (weight(w, i) == 0.0)
             continue;
-        double x = logit_clipped(p[i]);
+        double x = xs[i];
         if (y[i] == 1.0) {
             lo1 = fmin(lo1, x);
             hi1 = fmax(hi1, x);
@@ -615,18 +610,26 @@ static int calib_checked(const double *p, const double *y, const double *w, size
     int rc = check_two_classes(t, "calibration", err);
     if (rc != 0)
         return rc;
+    /* logit(p) once, not once per Newton step. */
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        x[i] = logit_clipped(p[i]);
     double theta[2], h[3];
     int it = 0;
-    if (calib_newton(p, y, w, n, 0, theta, h, &it) != 0)
+    if (calib_newton(x, y, w, n, 0, theta, h, &it) != 0) {
+        free(x);
         return pf_error_set(err, PF_EINVAL,
                             "calibration intercept: Newton's method failed after %d steps", it);
+    }
     out->intercept = theta[0];
     out->intercept_se = 1.0 / sqrt(h[0]);
     out->iterations = it;
 
-    if (!slope_exists(p, y, w, n))
-        return 0;
-    if (calib_newton(p, y, w, n, 1, theta, h, &it) != 0)
+    int slope = slope_exists(x, y, w, n) && calib_newton(x, y, w, n, 1, theta, h, &it) == 0;
+    free(x);
+    if (!slope)
         return 0;
     double det = h[0] * h[2] - h[1] * h[1];
     out->has_slope = 1;
