@@ -380,6 +380,9 @@ static void find_split(const trainer *t, tnode *nd)
     const pf_gbdt_params *p = t->p;
     split best = {.gain = 0, .feat = -1};
     double parent = gain_of(t, nd->sum, nd->weight);
+    /* A larger child's histogram is its parent's minus its sibling's: an
+     * empty side can be left with rounding noise instead of 0. */
+    double tiny = 1e-10 * nd->sum.h;
     for (size_t f = 0; f < t->nf; f++) {
         if (!t->active[f])
             continue;
@@ -400,7 +403,8 @@ static void find_split(const trainer *t, tnode *nd)
                 }
                 R.g = nd->sum.g - L.g;
                 R.h = nd->sum.h - L.h;
-                if (L.h < p->min_child_weight || R.h < p->min_child_weight || L.h <= 0 || R.h <= 0)
+                if (L.h < p->min_child_weight || R.h < p->min_child_weight || L.h <= tiny ||
+                    R.h <= tiny)
                     continue;
                 double wl = calc_weight(t, L, nd->lower, nd->upper);
                 double wr = calc_weight(t, R, nd->lower, nd->upper);
@@ -459,7 +463,8 @@ static inline int goes_left(const tnode *nd, uint8_t bin)
 
 /* Splits node k (its best split is set): rows partitioned stably, the
  * children's histograms (the smaller built, the larger by subtraction),
- * weights and best splits. */
+ * weights and best splits. Returns 0, 1 when the node stays a leaf, or -1
+ * when out of memory. */
 static int split_node(trainer *t, size_t k)
 {
     tnode *nd = &t->nodes[k];
@@ -476,6 +481,12 @@ static int split_node(trainer *t, size_t k)
             t->tmp[nr++] = r;
     }
     memcpy(t->idx + a + nl, t->tmp, nr * sizeof *t->idx);
+    if (nl == 0 || nr == 0) { /* only rounding noise on one side: stays a leaf */
+        nd->best.feat = -1;
+        hist_put(t, nd->hist);
+        nd->hist = NULL;
+        return 1;
+    }
     double lo = nd->lower, hi = nd->upper, llo = lo, lhi = hi, rlo = lo, rhi = hi;
     int mono = t->p->monotone ? t->p->monotone[s.feat] : 0;
     double wl = calc_weight(t, s.left, lo, hi), wr = calc_weight(t, s.right, lo, hi);
@@ -565,9 +576,10 @@ static int grow_tree(trainer *t, size_t n)
         }
         if (pick == SIZE_MAX)
             break;
-        if (split_node(t, pick))
+        int rc = split_node(t, pick);
+        if (rc < 0)
             return -1;
-        leaves++;
+        leaves += rc == 0;
     }
     for (size_t k = 0; k < t->nnodes; k++) {
         hist_put(t, t->nodes[k].hist);
