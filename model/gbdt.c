@@ -105,18 +105,29 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
         rc = pf_error_set(err, PF_EINVAL, "tree %zu: the root has a parent", g->ntrees);
         goto out;
     }
-    /* Breadth first: order[] lists old indices in their new positions. */
-    size_t head = 0, tail = 0;
+    /* Breadth first: order[] lists old indices in their new positions;
+     * parents[] is reused for the depth of each new position. */
+    size_t head = 0, tail = 0, depth = 0;
     order[tail++] = 0;
     newidx[0] = 0;
+    parents[0] = 0;
     while (head < tail) {
-        int32_t k = order[head++];
+        int32_t k = order[head], d = parents[head++];
+        if ((size_t) d > depth)
+            depth = (size_t) d;
         if (in[k].left >= 0) {
+            parents[tail] = d + 1;
             newidx[in[k].left] = (int32_t) tail;
             order[tail++] = in[k].left;
+            parents[tail] = d + 1;
             newidx[right[k]] = (int32_t) tail;
             order[tail++] = right[k];
         }
+    }
+    if (depth > PF_GBDT_MAX_DEPTH) {
+        rc = pf_error_set(err, PF_EINVAL, "tree %zu is %zu levels deep (at most %d)", g->ntrees,
+                          depth, PF_GBDT_MAX_DEPTH);
+        goto out;
     }
     if (g->nnodes + n > g->cap) {
         size_t cap = g->cap ? g->cap : 1024;
@@ -162,7 +173,6 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
             }
         }
     }
-    size_t depth = tree_depth(dst, 0);
     if (depth > g->max_depth)
         g->max_depth = depth;
     g->nnodes += n;

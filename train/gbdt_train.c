@@ -27,6 +27,7 @@
 #define NBIN        256
 #define BLOCK_ROWS  16384  /* rows per histogram block and per update task */
 #define CUT_SAMPLE  200000 /* rows sampled for the quantile edges */
+#define PREFETCH    16     /* rows ahead whose bins and gradients are fetched */
 
 void pf_gbdt_params_default(pf_gbdt_params *p)
 {
@@ -267,6 +268,11 @@ static void hist_block(void *ctx, size_t t)
     memset(h, 0, nf * NBIN * sizeof *h);
     for (size_t k = a; k < b; k++) {
         uint32_t r = j->idx[k];
+        if (k + PREFETCH < b) { /* below the root, rows are scattered */
+            uint32_t rp = j->idx[k + PREFETCH];
+            __builtin_prefetch(j->bins + (size_t) rp * nf);
+            __builtin_prefetch(&j->grad[rp]);
+        }
         gh v = j->grad[r];
         const uint8_t *br = j->bins + (size_t) r * nf;
         for (size_t f = 0; f < nf; f++) {
@@ -453,7 +459,8 @@ static tnode *new_node(trainer *t, size_t a, size_t b, int depth, gh sum, double
 
 static int can_split(const trainer *t, const tnode *nd)
 {
-    return (t->p->max_depth <= 0 || nd->depth < t->p->max_depth) && nd->b - nd->a >= 2;
+    int limit = t->p->max_depth > 0 ? t->p->max_depth : PF_GBDT_MAX_DEPTH;
+    return nd->depth < limit && nd->b - nd->a >= 2;
 }
 
 static inline int goes_left(const tnode *nd, uint8_t bin)
@@ -854,11 +861,26 @@ int pf_gbdt_train(const pf_gbdt_data *fit, const pf_gbdt_data *valid, size_t nfe
             }
             break;
         }
-        update_job uj = {&t, t.bins, t.pred, t.w, t.n, t.cover};
-        pool_run(&t.pl, nblocks, update_task, &uj);
-        for (size_t k = 0; k < t.nnodes; k++)
-            for (size_t b = 1; b < nblocks; b++)
-                t.cover[k] += t.cover[b * t.nnodes + k];
+        if (n == t.n) {
+            /* Every fit row is in the tree: each leaf's rows are its segment. */
+            for (size_t k = 0; k < t.nnodes; k++) {
+                const tnode *nd = &t.nodes[k];
+                double v = p->learning_rate * nd->weight, c = 0;
+                if (nd->left >= 0)
+                    continue;
+                for (size_t q = nd->a; q < nd->b; q++) {
+                    t.pred[t.idx[q]] += v;
+                    c += t.w[t.idx[q]];
+                }
+                t.cover[k] = c;
+            }
+        } else {
+            update_job uj = {&t, t.bins, t.pred, t.w, t.n, t.cover};
+            pool_run(&t.pl, nblocks, update_task, &uj);
+            for (size_t k = 0; k < t.nnodes; k++)
+                for (size_t b = 1; b < nblocks; b++)
+                    t.cover[k] += t.cover[b * t.nnodes + k];
+        }
         if ((rc = emit_tree(&t, g, t.cover, err))) {
             free(key);
             goto out;
@@ -886,8 +908,11 @@ int pf_gbdt_train(const pf_gbdt_data *fit, const pf_gbdt_data *valid, size_t nfe
     }
     if (t.nv)
         rep->valid_log_loss = best_loss < INFINITY ? best_loss : NAN;
-    /* The fit log-loss of the trees kept, by the model's own kernel. */
-    {
+    /* The fit log-loss of the trees kept: the running predictions hold
+     * them, summed in tree order as the kernel does, unless some were cut. */
+    if (g->ntrees == (size_t) rep->rounds) {
+        rep->fit_log_loss = log_loss(t.pred, fit->y, fit->w, t.n);
+    } else {
         size_t chunk = 4096;
         double s = 0, swl = 0, *eta = malloc(chunk * sizeof *eta);
         if (!eta)

@@ -45,6 +45,9 @@ extern "C" {
 
 struct json_t;
 
+/* The deepest leaf a tree may have (edges from the root). */
+#define PF_GBDT_MAX_DEPTH 256
+
 /* One node. A leaf has left < 0 and its value in value. */
 typedef struct pf_gbdt_node {
     double threshold;     /* internal: x < threshold goes left */
@@ -79,7 +82,8 @@ void pf_gbdt_free(pf_gbdt *g);
 /* Appends a tree given as n nodes in any order with node 0 its root and
  * children anywhere after their parent (right child index in right[k];
  * ignored for leaves). It is stored flattened (children adjacent, breadth
- * first). Fails with PF_EINVAL when the nodes do not form one tree. */
+ * first). Fails with PF_EINVAL when the nodes do not form one tree or it
+ * is deeper than PF_GBDT_MAX_DEPTH. */
 int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *nodes, const int32_t *right,
                      const double *cover, pf_error *err);
 
