@@ -65,7 +65,7 @@ grep -E '^(trees|holdout):' "$tmp/stdout"
 timed "$tmp/t.xgb" "$PY" "$root/bench/gbdt/xgb_peer.py" "$SCHEMA" "$tmp/profil.json" \
     "$tmp/pop.csv" 20200330 0.2 "$TREES" 6 0.1 1 1 256 "$THREADS" "$tmp/xgb.json"
 xgb=$(grep '^timing' "$tmp/stdout")
-kern=$("$KERNEL" "$tmp/profil.json" "$SCHEMA" "$tmp/pop.csv" "$THREADS" 5 20000)
+kern=$("$KERNEL" "$tmp/profil.json" "$SCHEMA" "$tmp/pop.csv" "$THREADS" 5 5000)
 timed "$tmp/t.score" "$PROFIL" score -q -d 2022-01-01 -m "$tmp/profil.json" --reasons 0 \
     -t "$THREADS" -o "$tmp/dec.csv" "$tmp/pop.csv"
 
