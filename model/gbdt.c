@@ -45,6 +45,8 @@ void pf_gbdt_free(pf_gbdt *g)
     free(g->root);
     free(g->node);
     free(g->cover);
+    free(g->step);
+    free(g->depth);
     free(g);
 }
 
@@ -139,18 +141,25 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
         double *nc = nn ? realloc(g->cover, cap * sizeof *nc) : NULL;
         if (nc)
             g->cover = nc;
-        if (!nn || !nc) {
+        pf_gbdt_step *ns = nc ? realloc(g->step, cap * sizeof *ns) : NULL;
+        if (ns)
+            g->step = ns;
+        if (!nn || !nc || !ns) {
             rc = pf_error_set(err, PF_ENOMEM, "out of memory");
             goto out;
         }
         g->cap = cap;
     }
     size_t *root = realloc(g->root, (g->ntrees + 2) * sizeof *root);
-    if (!root) {
+    if (root)
+        g->root = root;
+    uint16_t *tdepth = root ? realloc(g->depth, (g->ntrees + 1) * sizeof *tdepth) : NULL;
+    if (tdepth)
+        g->depth = tdepth;
+    if (!root || !tdepth) {
         rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         goto out;
     }
-    g->root = root;
     pf_gbdt_node *dst = g->node + g->nnodes;
     for (size_t q = 0; q < n; q++) {
         const pf_gbdt_node *x = &in[order[q]];
@@ -173,6 +182,16 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
             }
         }
     }
+    for (size_t q = 0; q < n; q++) {
+        pf_gbdt_step *st = &g->step[g->nnodes + q];
+        memset(st, 0, sizeof *st);
+        st->next = dst[q].left < 0 ? (int32_t) q : dst[q].left;
+        st->inner = dst[q].left >= 0;
+        st->feature = st->inner ? dst[q].feature : 0;
+        st->threshold = dst[q].threshold;
+        st->default_left = dst[q].default_left;
+    }
+    g->depth[g->ntrees] = (uint16_t) depth;
     if (depth > g->max_depth)
         g->max_depth = depth;
     g->nnodes += n;
@@ -230,6 +249,42 @@ static inline int32_t leaf_of(const pf_gbdt_node *nd, const double *xr)
     return k;
 }
 
+/* Trees at most this deep are walked a fixed number of steps. */
+#define LOCKSTEP_DEPTH 12
+/* Rows walked together through such a tree. */
+#define LANES 8
+
+/* Rows xb[0..nb) through a tree of the given depth: every row takes depth
+ * steps (a leaf steps onto itself), LANES rows at a time, so the walks are
+ * independent chains the processor overlaps, with no branch per level. */
+static void lockstep(const pf_gbdt_step *st, const pf_gbdt_node *nd, size_t depth, const double *xb,
+                     size_t nf, size_t nb, double *acc)
+{
+    size_t r = 0;
+    for (; r + LANES <= nb; r += LANES) {
+        int32_t k[LANES] = {0};
+        for (size_t d = 0; d < depth; d++)
+            for (int q = 0; q < LANES; q++) {
+                const pf_gbdt_step *p = &st[k[q]];
+                double v = xb[(r + (size_t) q) * nf + (size_t) p->feature];
+                int left = (v < p->threshold) | ((v != v) & p->default_left);
+                k[q] = p->next + ((left ^ 1) & p->inner);
+            }
+        for (int q = 0; q < LANES; q++)
+            acc[r + (size_t) q] += nd[k[q]].value;
+    }
+    for (; r < nb; r++) {
+        int32_t k = 0;
+        for (size_t d = 0; d < depth; d++) {
+            const pf_gbdt_step *p = &st[k];
+            double v = xb[r * nf + (size_t) p->feature];
+            int left = (v < p->threshold) | ((v != v) & p->default_left);
+            k = p->next + ((left ^ 1) & p->inner);
+        }
+        acc[r] += nd[k].value;
+    }
+}
+
 void pf_gbdt_predict(const pf_gbdt *g, const double *x, size_t n, double *logit)
 {
     size_t nf = g->nfeat;
@@ -241,33 +296,11 @@ void pf_gbdt_predict(const pf_gbdt *g, const double *x, size_t n, double *logit)
             acc[r] = g->base_score;
         for (size_t t = 0; t < g->ntrees; t++) {
             const pf_gbdt_node *nd = g->node + g->root[t];
-            if (nd[0].left < 0) {
-                for (size_t r = 0; r < nb; r++)
-                    acc[r] += nd[0].value;
+            if (g->depth[t] <= LOCKSTEP_DEPTH) {
+                lockstep(g->step + g->root[t], nd, g->depth[t], xb, nf, nb, acc);
                 continue;
             }
-            /* Two rows at a time: their walks are independent, so one
-             * row's loads overlap the other's. */
-            size_t r = 0;
-            for (; r + 2 <= nb; r += 2) {
-                const double *xa = xb + r * nf, *xc = xa + nf;
-                int32_t ka = 0, kc = 0;
-                while (nd[ka].left >= 0 || nd[kc].left >= 0) {
-                    if (nd[ka].left >= 0) {
-                        const pf_gbdt_node *p = &nd[ka];
-                        double v = xa[p->feature];
-                        ka = p->left + !((v < p->threshold) | ((v != v) & p->default_left));
-                    }
-                    if (nd[kc].left >= 0) {
-                        const pf_gbdt_node *p = &nd[kc];
-                        double v = xc[p->feature];
-                        kc = p->left + !((v < p->threshold) | ((v != v) & p->default_left));
-                    }
-                }
-                acc[r] += nd[ka].value;
-                acc[r + 1] += nd[kc].value;
-            }
-            for (; r < nb; r++)
+            for (size_t r = 0; r < nb; r++)
                 acc[r] += nd[leaf_of(nd, xb + r * nf)].value;
         }
         for (size_t r = 0; r < nb; r++)

@@ -58,6 +58,17 @@ typedef struct pf_gbdt_node {
     uint8_t pad;
 } pf_gbdt_node;
 
+/* The scoring layout of a node (private to gbdt.c): a leaf points to
+ * itself, so a row can take a fixed number of steps through a shallow tree
+ * without testing for leaves. */
+typedef struct pf_gbdt_step {
+    double threshold;
+    int32_t next;    /* the left child; a leaf: itself */
+    int16_t feature; /* a leaf: 0 */
+    uint8_t default_left;
+    uint8_t inner; /* 0 for a leaf */
+} pf_gbdt_step;
+
 typedef struct pf_gbdt {
     size_t nfeat;
     int *feat_col;     /* schema column of each feature, ascending */
@@ -67,9 +78,11 @@ typedef struct pf_gbdt {
     size_t *root; /* ntrees + 1 offsets into node: tree t is [root[t], root[t + 1]) */
     size_t nnodes;
     pf_gbdt_node *node;
-    double *cover;    /* per node: case weight of the training rows through it */
-    size_t max_depth; /* deepest leaf (edges from the root) */
-    size_t cap;       /* nodes allocated */
+    double *cover;      /* per node: case weight of the training rows through it */
+    size_t max_depth;   /* deepest leaf (edges from the root) */
+    size_t cap;         /* nodes allocated */
+    pf_gbdt_step *step; /* per node: the scoring layout */
+    uint16_t *depth;    /* per tree: its deepest leaf */
 } pf_gbdt;
 
 /* An empty ensemble (no trees, logit = base_score) over nfeat features,
