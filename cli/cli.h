@@ -35,6 +35,12 @@ int pf_cmd_simulate(int argc, char **argv);
 int pf_cmd_eval(int argc, char **argv);
 int pf_cmd_report(int argc, char **argv);
 
+struct pf_schema;
+
+/* `profil model explain` (explain_cmd.c): per-row contributions as CSV. */
+int pf_cli_model_explain(const char *model_path, const char *input, const char *out_path,
+                         const struct pf_schema *s);
+
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);
 

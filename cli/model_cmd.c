@@ -7,7 +7,9 @@
  *       R or Stata, so it is scored with exactly the same decisions and
  *       reasons as a trained one;
  *   profil model coef MODEL.json [-o table.csv]
- *       writes a model's coefficient table in that same format.
+ *       writes a model's coefficient table in that same format;
+ *   profil model explain MODEL.json DATA.csv [-o contributions.csv]
+ *       writes every row's exact per-feature contributions (explain_cmd.c).
  *
  * A round trip (coef, then from-table) gives the same terms and
  * coefficients bit for bit, hence the same decisions.
@@ -29,6 +31,7 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: profil model from-table [OPTIONS] TABLE.csv\n"
             "       profil model coef [OPTIONS] MODEL.json\n"
+            "       profil model explain [OPTIONS] MODEL.json DATA.csv\n"
             "\n"
             "from-table: build a logistic model file from a coefficient table: CSV with\n"
             "the columns term, level, coefficient and optionally std_error, one row per\n"
@@ -38,6 +41,10 @@ static void usage(FILE *fp)
             "docs/model-file.md.\n"
             "\n"
             "coef: write a model's coefficient table in the format from-table reads.\n"
+            "\n"
+            "explain: write every accepted row's logit, the reference logit and the exact\n"
+            "contribution of every feature (the numbers reasons are ranked by), as CSV\n"
+            "at full precision; they sum to logit - reference_logit.\n"
             "\n"
             "Options:\n"
             "  -s, --schema FILE   schema (default: the bundled %s)\n"
@@ -140,6 +147,11 @@ static int coef(const char *path, const char *out_path, const pf_schema *s)
         pf_cli_error(cmd, "%s", err.message);
         return PF_EXIT_USAGE;
     }
+    if (m->gbdt) {
+        pf_cli_error(cmd, "%s: a %s model has no coefficient table", path, m->kind);
+        pf_model_free(m);
+        return PF_EXIT_USAGE;
+    }
     if (pf_outfile_open(&o, out_path, &err)) {
         pf_cli_error(cmd, "%s", err.message);
         pf_model_free(m);
@@ -193,12 +205,15 @@ int pf_cmd_model(int argc, char **argv)
             return pf_cli_usage_error(cmd, "invalid option");
         }
     }
-    if (argc - optind != 2)
-        return pf_cli_usage_error(cmd, "expected an action (from-table or coef) and a file");
+    int is_explain = optind < argc && strcmp(argv[optind], "explain") == 0;
+    if (argc - optind != 2 + is_explain)
+        return pf_cli_usage_error(cmd, is_explain ? "explain takes a model and a data file"
+                                                  : "expected an action (from-table, coef or "
+                                                    "explain) and a file");
     const char *action = argv[optind], *file = argv[optind + 1];
     int is_from = strcmp(action, "from-table") == 0, is_coef = strcmp(action, "coef") == 0;
-    if (!is_from && !is_coef)
-        return pf_cli_usage_error(cmd, "unknown action '%s' (from-table or coef)", action);
+    if (!is_from && !is_coef && !is_explain)
+        return pf_cli_usage_error(cmd, "unknown action '%s' (from-table, coef or explain)", action);
     pf_schema *s = NULL;
     if (pf_cli_load_schema(cmd, schema_path, &s))
         return PF_EXIT_USAGE;
@@ -213,8 +228,10 @@ int pf_cmd_model(int argc, char **argv)
             rc = pf_cli_usage_error(cmd, "--label must name a label column of schema %s", s->name);
         else
             rc = from_table(file, out_path ? out_path : "model.json", label, s);
-    } else {
+    } else if (is_coef) {
         rc = coef(file, out_path ? out_path : "-", s);
+    } else {
+        rc = pf_cli_model_explain(file, argv[optind + 2], out_path ? out_path : "-", s);
     }
     pf_schema_free(s);
     return rc;

@@ -7,8 +7,14 @@
  * compensation and eligibility. Each row's result depends on that row
  * alone and every sum runs in a fixed order, so the output is the same
  * whatever the chunking or thread count.
+ *
+ * A gbdt model (gbdt.h) is scored by its tree kernel a block of rows at a
+ * time, and its contributions are TreeSHAP values against the expected
+ * logit of the training population.
  */
 #include "profil/decide.h"
+
+#include "profil/gbdt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +53,7 @@ struct pf_decider {
     uint32_t *generic;
     size_t ngroups;
     level_group *groups;
+    const pf_gbdt *gbdt; /* the trees of a gbdt model, else NULL */
 };
 
 static int build_groups(pf_decider *d, const int *slot)
@@ -103,16 +110,24 @@ int pf_decider_new(pf_decider **out, const pf_model *m, const pf_policy *p,
     const pf_encoder *e = m->enc;
     size_t ncols = m->schema->ncols;
     int *slot = malloc(ncols * sizeof *slot);
-    if (!d || !slot)
+    if (!d || !slot || !(d->feat_col = malloc(ncols * sizeof *d->feat_col)))
         goto oom;
     d->m = m;
     d->pol = p;
     d->nreasons = nreasons;
+    if (m->gbdt) {
+        d->gbdt = m->gbdt;
+        d->nfeat = m->gbdt->nfeat;
+        memcpy(d->feat_col, m->gbdt->feat_col, d->nfeat * sizeof *d->feat_col);
+        d->ref_logit = pf_gbdt_expected_value(m->gbdt);
+        free(slot);
+        *out = d;
+        return 0;
+    }
     d->nterms = e->nterms;
     d->share = calloc(e->nterms, sizeof *d->share);
     d->ref = calloc(e->nterms, sizeof *d->ref);
-    d->feat_col = malloc(ncols * sizeof *d->feat_col);
-    if (!d->share || !d->ref || !d->feat_col)
+    if (!d->share || !d->ref)
         goto oom;
     /* Features in schema column order. */
     for (size_t c = 0; c < ncols; c++)
@@ -218,9 +233,21 @@ static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, doub
     return eta;
 }
 
+/* TreeSHAP contributions of row i (pf_gbdt_contributions); NaN when out of memory. */
+static double explain_trees(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
+{
+    double *x = malloc((d->nfeat + pf_gbdt_shap_workspace(d->gbdt)) * sizeof *x);
+    if (!x)
+        return NAN;
+    pf_gbdt_gather(d->gbdt, f, i, 1, x);
+    double eta = pf_gbdt_contributions(d->gbdt, x, contrib, x + d->nfeat);
+    free(x);
+    return eta;
+}
+
 double pf_decider_contributions(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
 {
-    return explain_row(d, f, i, contrib);
+    return d->gbdt ? explain_trees(d, f, i, contrib) : explain_row(d, f, i, contrib);
 }
 
 static double logistic(double eta)
@@ -304,9 +331,43 @@ static void apply_policy(const pf_policy *pol, const pf_frame *f, size_t i, pf_d
     }
 }
 
+/* Rows of a gbdt model: logits by the tree kernel a block at a time, then
+ * TreeSHAP contributions only when reasons are wanted (they cost far more
+ * than the logit). */
+static int decide_trees(const pf_decider *d, const pf_frame *f, size_t first, size_t n,
+                        pf_decision *out, pf_error *err)
+{
+    enum { BLOCK = 256 };
+    size_t nf = d->nfeat, nws = pf_gbdt_shap_workspace(d->gbdt);
+    double *x = malloc((BLOCK * nf + BLOCK + nf + nws) * sizeof *x);
+    if (!x)
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    double *eta = x + BLOCK * nf, *contrib = eta + BLOCK, *ws = contrib + nf;
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+        size_t nb = n - i0 < BLOCK ? n - i0 : BLOCK;
+        pf_gbdt_gather(d->gbdt, f, first + i0, nb, x);
+        pf_gbdt_predict(d->gbdt, x, nb, eta);
+        for (size_t r = 0; r < nb; r++) {
+            pf_decision *o = &out[i0 + r];
+            o->logit = eta[r];
+            o->p = logistic(eta[r]);
+            o->nreasons = 0;
+            if (d->nreasons) {
+                pf_gbdt_contributions(d->gbdt, x + r * nf, contrib, ws);
+                top_reasons(d, contrib, o);
+            }
+            apply_policy(d->pol, f, first + i0 + r, o);
+        }
+    }
+    free(x);
+    return 0;
+}
+
 int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf_decision *out,
               pf_error *err)
 {
+    if (d->gbdt)
+        return decide_trees(d, f, first, n, out, err);
     double small[64];
     double *contrib = d->nfeat <= 64 ? small : malloc(d->nfeat * sizeof *contrib);
     if (!contrib)

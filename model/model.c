@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profil/gbdt.h"
 #include "profil/jsonkeys.h"
 #include "profil/outfile.h"
 #include "profil/version.h"
@@ -51,11 +52,23 @@ void pf_model_free(pf_model *m)
     free(m->cov);
     free(m->ref);
     json_decref(m->meta);
+    pf_gbdt_free(m->gbdt);
     free(m);
 }
 
 double pf_model_logit(const pf_model *m, const pf_frame *f, size_t i)
 {
+    if (m->gbdt) {
+        double x[256], eta;
+        double *xp = m->gbdt->nfeat <= 256 ? x : malloc(m->gbdt->nfeat * sizeof *xp);
+        if (!xp)
+            return NAN;
+        pf_gbdt_gather(m->gbdt, f, i, 1, xp);
+        pf_gbdt_predict(m->gbdt, xp, 1, &eta);
+        if (xp != x)
+            free(xp);
+        return eta;
+    }
     double eta = 0;
     for (size_t j = 0; j < m->enc->nterms; j++)
         eta += m->coef[j] * pf_encoder_value(m->enc, j, f, i);
@@ -67,21 +80,12 @@ static json_t *real_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-int pf_model_save(pf_model *m, const char *path, pf_error *err)
+/* The logistic model's terms and covariance. */
+static void terms_json(const pf_model *m, json_t *root)
 {
     const pf_encoder *e = m->enc;
     size_t p = e->nterms;
-    json_t *root = json_object();
-    json_t *schema = json_object();
     json_t *terms = json_array();
-    json_object_set_new(root, "format", json_string(PF_MODEL_FORMAT));
-    json_object_set_new(root, "kind", json_string(m->kind));
-    json_object_set_new(root, "software", json_string("profil " PROFIL_VERSION_STRING));
-    json_object_set_new(schema, "name", json_string(m->schema->name));
-    json_object_set_new(schema, "version", json_string(m->schema->version));
-    json_object_set_new(schema, "sha256", json_string(m->schema->sha256));
-    json_object_set_new(root, "schema", schema);
-    json_object_set_new(root, "label", json_string(m->label));
     for (size_t j = 0; j < p; j++) {
         json_t *t = json_object();
         json_object_set_new(t, "name", json_string(e->terms[j].name));
@@ -107,6 +111,24 @@ int pf_model_save(pf_model *m, const char *path, pf_error *err)
     } else {
         json_object_set_new(root, "covariance", json_null());
     }
+}
+
+int pf_model_save(pf_model *m, const char *path, pf_error *err)
+{
+    json_t *root = json_object();
+    json_t *schema = json_object();
+    json_object_set_new(root, "format", json_string(PF_MODEL_FORMAT));
+    json_object_set_new(root, "kind", json_string(m->kind));
+    json_object_set_new(root, "software", json_string("profil " PROFIL_VERSION_STRING));
+    json_object_set_new(schema, "name", json_string(m->schema->name));
+    json_object_set_new(schema, "version", json_string(m->schema->version));
+    json_object_set_new(schema, "sha256", json_string(m->schema->sha256));
+    json_object_set_new(root, "schema", schema);
+    json_object_set_new(root, "label", json_string(m->label));
+    if (m->gbdt)
+        pf_gbdt_to_json(m->gbdt, m->schema, root);
+    else
+        terms_json(m, root);
     const char *key;
     json_t *v;
     json_object_foreach(m->meta, key, v)
@@ -153,6 +175,21 @@ static int read_number(json_t *v, double *out)
     return -1;
 }
 
+/* A gbdt model: an encoder without terms, and the trees. */
+static int load_trees(const json_t *root, const char *path, const pf_schema *s, const char *label,
+                      pf_model **out, pf_error *err)
+{
+    pf_encoder *enc;
+    int rc = pf_encoder_new(&enc, s, err);
+    if (rc)
+        return rc;
+    if ((rc = pf_model_new(out, s, "gbdt", label, enc, err))) {
+        pf_encoder_free(enc);
+        return rc;
+    }
+    return pf_gbdt_from_json(&(*out)->gbdt, root, s, path, err);
+}
+
 int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error *err)
 {
     *out = NULL;
@@ -175,7 +212,8 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
         rc = fail(err, path, "not a profil model file (format " PF_MODEL_FORMAT ")");
         goto out;
     }
-    if (!kind || strcmp(kind, "logit") != 0) {
+    int gbdt = kind && strcmp(kind, "gbdt") == 0;
+    if (!kind || (strcmp(kind, "logit") != 0 && !gbdt)) {
         rc = pf_error_set(err, PF_EFORMAT, "%s: model kind '%s' is not supported", path,
                           kind ? kind : "(none)");
         goto out;
@@ -185,6 +223,11 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
             err, PF_EINVAL, "%s: the model was built on schema %s %s, not on %s %s (%s)", path,
             sname ? sname : "?", sversion ? sversion : "?", s->name, s->version, s->path);
         goto out;
+    }
+    if (gbdt) {
+        if ((rc = load_trees(root, path, s, label, &m, err)))
+            goto out;
+        goto meta;
     }
     if (!json_is_array(terms) || json_array_size(terms) == 0) {
         rc = fail(err, path, "'terms' must be a non-empty array");
@@ -263,8 +306,10 @@ int pf_model_load(pf_model **out, const char *path, const pf_schema *s, pf_error
                 }
         }
     }
-    static const char *const own[] = {"format", "kind",  "software",   "schema",
-                                      "label",  "terms", "covariance", NULL};
+meta:;
+    static const char *const own[] = {"format",     "kind",           "software",   "schema",
+                                      "label",      "terms",          "covariance", "features",
+                                      "base_score", "expected_value", "trees",      NULL};
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)

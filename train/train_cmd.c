@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "dist.h"
+#include "trainmeta.h"
 #include "profil/csvout.h"
 #include "profil/design.h"
 #include "profil/irls.h"
@@ -48,6 +49,8 @@ static void usage(FILE *fp)
             "holdout split and write the model file.\n"
             "\n"
             "Options:\n"
+            "      --kind KIND       logit (this fit, the default) or gbdt (gradient-boosted\n"
+            "                        trees: 'profil train --kind gbdt --help')\n"
             "  -s, --schema FILE     schema (default: the bundled %s)\n"
             "  -m, --spec FILE       model specification (default: the bundled\n"
             "                        models/af-logit.spec.json)\n"
@@ -98,40 +101,6 @@ static void batch_free(batch *b)
     free(b->x);
     free(b->y);
     free(b->w);
-}
-
-/* A boolean or numeric column as a double; NaN when missing. */
-static double column_value(const pf_frame *f, int col, size_t i)
-{
-    const pf_colbuf *c = &f->col[col];
-    if (c->cat)
-        return c->cat[i] < 0 ? NAN : c->cat[i];
-    return c->num[i];
-}
-
-static json_t *metrics_json(const pf_metrics_summary *m, const pf_metrics_bin *bins, size_t nbins)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "rows", json_integer((json_int_t) m->loss.n));
-    json_object_set_new(o, "base_rate", json_real(m->loss.base_rate));
-    json_object_set_new(o, "mean_p", json_real(m->loss.mean_p));
-    json_object_set_new(o, "log_loss", json_real(m->loss.log_loss));
-    json_object_set_new(o, "brier", json_real(m->loss.brier));
-    if (!(m->flags & PF_METRICS_ONE_CLASS)) {
-        json_object_set_new(o, "auc", json_real(m->auc.auc));
-        json_object_set_new(o, "auc_ci95", json_pack("[f,f]", m->auc.ci_lo, m->auc.ci_hi));
-        json_object_set_new(o, "calibration_intercept", json_real(m->calib.intercept));
-        if (m->calib.has_slope)
-            json_object_set_new(o, "calibration_slope", json_real(m->calib.slope));
-    }
-    json_t *table = json_array();
-    for (size_t b = 0; b < nbins; b++)
-        json_array_append_new(
-            table, json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "n", (json_int_t) bins[b].n, "p_min",
-                             bins[b].p_min, "p_max", bins[b].p_max, "mean_p", bins[b].mean_p,
-                             "observed", bins[b].obs, "observed_lo", bins[b].obs_lo));
-    json_object_set_new(o, "deciles", table);
-    return o;
 }
 
 static void print_coefficients(const pf_irls_result *r)
@@ -319,15 +288,25 @@ static int design_subset(const pf_design *d, const uint8_t *keep, const pf_desig
 
 int pf_cmd_train(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"schema", required_argument, NULL, 's'},  {"spec", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},  {"coef-csv", required_argument, NULL, 'C'},
-        {"holdout", required_argument, NULL, 'H'}, {"seed", required_argument, NULL, 'S'},
-        {"l2", required_argument, NULL, 'L'},      {"max-iter", required_argument, NULL, 'I'},
-        {"cv", required_argument, NULL, 'K'},      {"threads", required_argument, NULL, 't'},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"schema", required_argument, NULL, 's'},
+                                             {"spec", required_argument, NULL, 'm'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"coef-csv", required_argument, NULL, 'C'},
+                                             {"holdout", required_argument, NULL, 'H'},
+                                             {"seed", required_argument, NULL, 'S'},
+                                             {"l2", required_argument, NULL, 'L'},
+                                             {"max-iter", required_argument, NULL, 'I'},
+                                             {"cv", required_argument, NULL, 'K'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"kind", required_argument, NULL, 'k'},
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "train";
+    const char *kind = pf_train_kind(argc, argv);
+    if (kind && !strcmp(kind, "gbdt"))
+        return pf_cmd_train_gbdt(argc, argv);
     char spec_buf[4096];
     const char *schema_path = NULL, *spec_path = NULL, *out_path = "model.json";
     const char *coef_csv = NULL;
@@ -385,6 +364,10 @@ int pf_cmd_train(int argc, char **argv)
         case 'V':
             pf_cli_print_version(stdout);
             return PF_EXIT_OK;
+        case 'k':
+            if (strcmp(optarg, "logit"))
+                return pf_cli_usage_error(cmd, "--kind takes logit or gbdt");
+            break;
         default:
             return pf_cli_usage_error(cmd, "invalid option");
         }
@@ -405,7 +388,6 @@ int pf_cmd_train(int argc, char **argv)
     pf_dist *dist = NULL;
     pf_irls_result *res = NULL;
     pf_model *model = NULL;
-    pf_metrics_workspace *ws = NULL;
     double *hp = NULL, *hy = NULL, *hw = NULL;
     batch bf = {0}, bh = {0};
     uint8_t *keep = NULL, *fold = NULL;
@@ -468,7 +450,7 @@ int pf_cmd_train(int argc, char **argv)
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
-            double y = column_value(f, spec->label_col, i);
+            double y = pf_train_column_value(f, spec->label_col, i);
             if (!(y == 0 || y == 1)) {
                 if (isnan(y)) {
                     excluded_label++;
@@ -478,7 +460,7 @@ int pf_cmd_train(int argc, char **argv)
                                   (long long) f->row[i], schema->cols[spec->label_col].name, y);
                 goto fail;
             }
-            double w = spec->weight_col >= 0 ? column_value(f, spec->weight_col, i) : 1;
+            double w = spec->weight_col >= 0 ? pf_train_column_value(f, spec->weight_col, i) : 1;
             if (!(w >= 0) || !isfinite(w)) {
                 excluded_weight++;
                 continue;
@@ -561,19 +543,12 @@ int pf_cmd_train(int argc, char **argv)
     /* Holdout evaluation. */
     json_t *holdout_json = json_null();
     size_t nh = pf_design_rows(hold);
-    if (nh > 0) {
-        if (holdout_predict(hold, res, &hp, &hy, &hw) || pf_metrics_workspace_new(nh, &ws, &err)) {
-            rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
-            goto fail;
-        }
-        pf_metrics_summary ms;
-        pf_metrics_bin bins[10];
-        size_t nbins = 0;
-        if ((rc = pf_metrics_summarize(hp, hy, hw, nh, ws, &ms, &err)) ||
-            (rc = pf_metrics_calib_table(hp, hy, hw, nh, 10, ws, bins, &nbins, &err)))
-            goto fail;
-        holdout_json = metrics_json(&ms, bins, nbins);
+    if (nh > 0 && holdout_predict(hold, res, &hp, &hy, &hw)) {
+        rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
+        goto fail;
     }
+    if ((rc = pf_train_holdout_json(hp, hy, hw, nh, &holdout_json, &err)))
+        goto fail;
 
     /* The model file. */
     pf_spec *sp = spec;
@@ -640,17 +615,7 @@ int pf_cmd_train(int argc, char **argv)
                res->converged ? "" : " (NOT converged)");
         for (size_t k = 0; k < res->nwarnings; k++)
             printf("warning: %s\n", res->warnings[k]);
-        json_t *h = json_object_get(model->meta, "holdout");
-        if (json_is_object(h))
-            printf("holdout:    AUC %.4f [%.4f, %.4f], log-loss %.4f, Brier %.4f, calibration "
-                   "intercept %.3f, slope %.3f\n",
-                   json_real_value(json_object_get(h, "auc")),
-                   json_real_value(json_array_get(json_object_get(h, "auc_ci95"), 0)),
-                   json_real_value(json_array_get(json_object_get(h, "auc_ci95"), 1)),
-                   json_real_value(json_object_get(h, "log_loss")),
-                   json_real_value(json_object_get(h, "brier")),
-                   json_real_value(json_object_get(h, "calibration_intercept")),
-                   json_real_value(json_object_get(h, "calibration_slope")));
+        pf_train_print_holdout(json_object_get(model->meta, "holdout"));
         json_t *cvj = json_object_get(model->meta, "cross_validation");
         if (json_is_object(cvj))
             printf("%d-fold CV: AUC %.4f (sd %.4f), log-loss %.4f (sd %.4f)\n",
@@ -672,7 +637,6 @@ out:
     free(hp);
     free(hy);
     free(hw);
-    pf_metrics_workspace_free(ws);
     batch_free(&bf);
     batch_free(&bh);
     pf_model_free(model);

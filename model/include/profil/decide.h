@@ -21,6 +21,12 @@
  * largest absolute nonzero contributions, ties broken by schema column
  * order, so the order is deterministic.
  *
+ * For a gbdt model (gbdt.h) the contributions are exact TreeSHAP values
+ * and the reference logit is the expected logit of the training population
+ * under the trees' node covers; they too sum to logit - reference logit,
+ * and the same ranking applies. They are computed only when reasons are
+ * kept (options reasons > 0).
+ *
  * A decider binds one model to one policy (checked to share a schema) and
  * is immutable: threads may call pf_decide() on it concurrently.
  */

@@ -1,7 +1,7 @@
 /*
  * model.h - a fitted model and its file (format "profil-model/1", JSON).
  *
- * A model file holds the kind ("logit"), the schema it was built on (name,
+ * A model file holds the kind ("logit" or "gbdt"), the schema it was built on (name,
  * version, SHA-256), the label, the terms in coefficient-table form, the
  * coefficients with standard errors and covariance, and metadata: how it
  * was trained (rows, data SHA-256, seed, options, software version,
@@ -9,6 +9,9 @@
  * every feature it uses (for input drift checks). Loaded once, immutable
  * after, shareable between threads. The model's id is the SHA-256 of its
  * file's bytes.
+ *
+ * A "gbdt" model (gradient-boosted trees, gbdt.h) holds its trees instead
+ * of terms and coefficients: its encoder has no terms and gbdt is set.
  */
 #ifndef PROFIL_MODEL_H
 #define PROFIL_MODEL_H
@@ -29,7 +32,7 @@ extern "C" {
 struct json_t;
 
 typedef struct pf_model {
-    char *kind;                 /* "logit" */
+    char *kind;                 /* "logit" or "gbdt" */
     const pf_schema *schema;    /* borrowed; must match the file's schema name and version */
     char *label;                /* label column the model predicts */
     pf_encoder *enc;            /* terms; coefficient j belongs to term j */
@@ -41,6 +44,7 @@ typedef struct pf_model {
                                    reasons are measured from), or NULL when unknown */
     char sha256[PF_SHA256_HEX]; /* of the file loaded or saved; "" before */
     struct json_t *meta;        /* training, holdout, distributions: owned JSON object */
+    struct pf_gbdt *gbdt;       /* kind "gbdt": the trees (owned); NULL for "logit" */
 } pf_model;
 
 /* An empty model of the given kind over enc (taken over by the model). */
@@ -58,7 +62,7 @@ int pf_model_save(pf_model *m, const char *path, pf_error *err);
 /* Accepts NULL. */
 void pf_model_free(pf_model *m);
 
-/* Linear predictor (logit) of row i of a frame. */
+/* Logit of row i of a frame (the linear predictor, or the sum of trees). */
 double pf_model_logit(const pf_model *m, const pf_frame *f, size_t i);
 
 #ifdef __cplusplus

@@ -1,0 +1,11 @@
+# Unit tests of gradient-boosted trees: the tree kernel and TreeSHAP against
+# hand-computed values, and the trainer (determinism, monotone constraints).
+pf_unit_test(test_gbdt ${CMAKE_CURRENT_LIST_DIR}/test_gbdt.c LIBS profil_train)
+
+# The model loader's fuzz corpus (tests/fuzz/fuzz_model.c), replayed with the
+# normal compiler.
+add_executable(fuzz_model_replay fuzz/replay.c fuzz/fuzz_model.c)
+target_link_libraries(fuzz_model_replay PRIVATE profil)
+target_compile_definitions(fuzz_model_replay PRIVATE PF_FUZZ_DATADIR="${CMAKE_SOURCE_DIR}/data")
+add_test(NAME fuzz_model_replay
+         COMMAND fuzz_model_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/model)
