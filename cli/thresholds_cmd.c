@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "profil/decide.h"
@@ -476,7 +475,7 @@ int pf_cmd_thresholds(int argc, char **argv)
         goto fail;
     }
     size_t dx_cap = CHUNK_ROWS * 2;
-    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, (int) sysconf(_SC_NPROCESSORS_ONLN), &err)))
+    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, 0, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         if (f->n > dx_cap) {

@@ -1019,7 +1019,7 @@ static int run(eval_opts *o)
         goto fail;
     }
     int64_t unlabelled = 0;
-    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, (int) sysconf(_SC_NPROCESSORS_ONLN), &err)))
+    if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, 0, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         if (f->n > dx_cap) {

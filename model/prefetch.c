@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reader_blocks.h"
 
@@ -168,6 +169,10 @@ int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nfram
     *out = NULL;
     if (nframes < 2)
         nframes = 2;
+    if (threads <= 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu > 1 ? (int) (ncpu > 64 ? 64 : ncpu) : 1;
+    }
     if (threads > 1)
         nframes += (size_t) threads; /* frames being parsed, besides those the caller holds */
     pf_prefetch *p = calloc(1, sizeof *p);
