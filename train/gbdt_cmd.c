@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dist.h"
@@ -352,7 +351,8 @@ int pf_cmd_train_gbdt(int argc, char **argv)
     int8_t *mono = NULL;
     size_t nf = 0;
     int exit_code = PF_EXIT_USAGE, rc;
-    long long excluded_label = 0, excluded_weight = 0, zero_weight = 0;
+    pf_train_excluded ex = {0, 0};
+    long long zero_weight = 0;
 
     if (pf_cli_load_schema(cmd, schema_path, &schema))
         goto out;
@@ -400,28 +400,18 @@ int pf_cmd_train_gbdt(int argc, char **argv)
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
-    int read_threads = o.p.threads ? o.p.threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
-    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, read_threads > 0 ? read_threads : 1, &err)))
+    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, o.p.threads, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
-            double y = pf_train_column_value(f, spec->label_col, i);
-            if (!(y == 0 || y == 1)) {
-                if (isnan(y)) {
-                    excluded_label++;
-                    continue;
-                }
-                rc = pf_error_set(&err, PF_EINVAL, "row %lld: label %s is %g, not 0 or 1",
-                                  (long long) f->row[i], schema->cols[spec->label_col].name, y);
+            double y, w;
+            int is_hold, use = pf_train_row(spec, schema, f, i, &y, &w, &is_hold, &ex, &err);
+            if (use < 0) {
+                rc = use;
                 goto fail;
             }
-            double w = spec->weight_col >= 0 ? pf_train_column_value(f, spec->weight_col, i) : 1;
-            if (!(w >= 0) || !isfinite(w)) {
-                excluded_weight++;
+            if (!use)
                 continue;
-            }
-            int is_hold = spec->holdout_col >= 0 ? f->col[spec->holdout_col].cat[i] == 1
-                                                 : pf_spec_holdout_row(spec, f->row[i]);
             for (size_t j = 0; j < nf; j++)
                 xrow[j] = pf_train_column_value(f, cols[j], i);
             rowset *dst = &hold;
@@ -476,17 +466,16 @@ int pf_cmd_train_gbdt(int argc, char **argv)
     const pf_reader_stats *st = pf_reader_stats_get(r);
     char data_sha[65];
     pf_reader_input_sha256(r, data_sha);
-    json_t *training =
-        json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:i,s:i,s:f,s:o}",
-                  "data_sha256", data_sha, "spec", spec->name, "spec_sha256", spec->sha256,
-                  "rows_read", (json_int_t) st->rows_read, "rows_rejected",
-                  (json_int_t) st->rows_rejected, "rows_label_missing", (json_int_t) excluded_label,
-                  "rows_weight_invalid", (json_int_t) excluded_weight, "rows_weight_zero",
-                  (json_int_t) zero_weight, "rows_fit", (json_int_t) fit.n, "rows_validation",
-                  (json_int_t) val.n, "rows_holdout", (json_int_t) hold.n, "seed",
-                  (json_int_t) spec->seed, "options", options_json(&o, spec), "rounds", rep.rounds,
-                  "trees", rep.trees, "fit_log_loss", rep.fit_log_loss, "validation_log_loss",
-                  isnan(rep.valid_log_loss) ? json_null() : json_real(rep.valid_log_loss));
+    json_t *training = json_pack(
+        "{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:i,s:i,s:f,s:o}", "data_sha256",
+        data_sha, "spec", spec->name, "spec_sha256", spec->sha256, "rows_read",
+        (json_int_t) st->rows_read, "rows_rejected", (json_int_t) st->rows_rejected,
+        "rows_label_missing", (json_int_t) ex.label, "rows_weight_invalid", (json_int_t) ex.weight,
+        "rows_weight_zero", (json_int_t) zero_weight, "rows_fit", (json_int_t) fit.n,
+        "rows_validation", (json_int_t) val.n, "rows_holdout", (json_int_t) hold.n, "seed",
+        (json_int_t) spec->seed, "options", options_json(&o, spec), "rounds", rep.rounds, "trees",
+        rep.trees, "fit_log_loss", rep.fit_log_loss, "validation_log_loss",
+        isnan(rep.valid_log_loss) ? json_null() : json_real(rep.valid_log_loss));
     if (!training) {
         json_decref(holdout_json);
         rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
@@ -503,8 +492,8 @@ int pf_cmd_train_gbdt(int argc, char **argv)
                data_sha);
         printf("rows:       %lld read, %lld rejected, %lld without label, %lld bad weight; "
                "%zu fit, %zu validation, %zu holdout\n",
-               (long long) st->rows_read, (long long) st->rows_rejected, excluded_label,
-               excluded_weight, fit.n, val.n, hold.n);
+               (long long) st->rows_read, (long long) st->rows_rejected, ex.label, ex.weight, fit.n,
+               val.n, hold.n);
         printf("trees:      %d kept of %d built (%zu features, %zu nodes), fit log-loss %.4f",
                rep.trees, rep.rounds, nf, model->gbdt->nnodes, rep.fit_log_loss);
         if (!isnan(rep.valid_log_loss))

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dist.h"
@@ -394,7 +393,7 @@ int pf_cmd_train(int argc, char **argv)
     size_t nfold = 0, fold_cap = 0;
     json_t *dropped = json_array();
     int exit_code = PF_EXIT_USAGE;
-    long long excluded_label = 0, excluded_weight = 0; /* rows left out */
+    pf_train_excluded ex = {0, 0}; /* rows left out */
 
     if (pf_cli_load_schema(cmd, schema_path, &schema))
         goto out;
@@ -445,28 +444,18 @@ int pf_cmd_train(int argc, char **argv)
         goto out;
     }
     /* Parsing runs on its own threads, overlapping with encoding here. */
-    int read_threads = threads ? (int) threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
-    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, read_threads > 0 ? read_threads : 1, &err)))
+    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, (int) threads, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
-            double y = pf_train_column_value(f, spec->label_col, i);
-            if (!(y == 0 || y == 1)) {
-                if (isnan(y)) {
-                    excluded_label++;
-                    continue;
-                }
-                rc = pf_error_set(&err, PF_EINVAL, "row %lld: label %s is %g, not 0 or 1",
-                                  (long long) f->row[i], schema->cols[spec->label_col].name, y);
+            double y, w;
+            int is_hold, use = pf_train_row(spec, schema, f, i, &y, &w, &is_hold, &ex, &err);
+            if (use < 0) {
+                rc = use;
                 goto fail;
             }
-            double w = spec->weight_col >= 0 ? pf_train_column_value(f, spec->weight_col, i) : 1;
-            if (!(w >= 0) || !isfinite(w)) {
-                excluded_weight++;
+            if (!use)
                 continue;
-            }
-            int is_hold = spec->holdout_col >= 0 ? f->col[spec->holdout_col].cat[i] == 1
-                                                 : pf_spec_holdout_row(spec, f->row[i]);
             batch *b = is_hold ? &bh : &bf;
             double *x = b->x + b->n * p;
             pf_encoder_rows(enc, f, i, 1, x, p);
@@ -579,10 +568,9 @@ int pf_cmd_train(int argc, char **argv)
         "s:o,s:o}",
         "data_sha256", data_sha, "spec", sp->name, "spec_sha256", sp->sha256, "rows_read",
         (json_int_t) st->rows_read, "rows_rejected", (json_int_t) st->rows_rejected,
-        "rows_label_missing", (json_int_t) excluded_label, "rows_weight_invalid",
-        (json_int_t) excluded_weight, "rows_fit", (json_int_t) pf_design_rows(fit), "rows_holdout",
-        (json_int_t) nh, "seed", (json_int_t) sp->seed, "options", "holdout_fraction",
-        sp->holdout_fraction, "max_iter",
+        "rows_label_missing", (json_int_t) ex.label, "rows_weight_invalid", (json_int_t) ex.weight,
+        "rows_fit", (json_int_t) pf_design_rows(fit), "rows_holdout", (json_int_t) nh, "seed",
+        (json_int_t) sp->seed, "options", "holdout_fraction", sp->holdout_fraction, "max_iter",
         (json_int_t) (sp->max_iter ? sp->max_iter : PF_IRLS_DEFAULT_MAX_ITER), "tol",
         sp->tol > 0 ? sp->tol : PF_IRLS_DEFAULT_TOL, "holdout_column", (json_int_t) sp->holdout_col,
         "l2", sp->l2, "deviance", res->deviance, "null_deviance", res->null_deviance, "aic",
@@ -607,8 +595,8 @@ int pf_cmd_train(int argc, char **argv)
                data_sha);
         printf("rows:       %lld read, %lld rejected, %lld without label, %lld bad weight; "
                "%zu fit, %zu holdout\n",
-               (long long) st->rows_read, (long long) st->rows_rejected, excluded_label,
-               excluded_weight, pf_design_rows(fit), nh);
+               (long long) st->rows_read, (long long) st->rows_rejected, ex.label, ex.weight,
+               pf_design_rows(fit), nh);
         print_coefficients(res);
         printf("deviance %.4f on %.0f df (null %.4f), AIC %.4f, %d iterations%s\n", res->deviance,
                res->df_residual, res->null_deviance, res->aic, res->iterations,

@@ -16,6 +16,28 @@ double pf_train_column_value(const pf_frame *f, int col, size_t i)
     return c->num[i];
 }
 
+int pf_train_row(const pf_spec *spec, const pf_schema *schema, const pf_frame *f, size_t i,
+                 double *y, double *w, int *hold, pf_train_excluded *ex, pf_error *err)
+{
+    *y = pf_train_column_value(f, spec->label_col, i);
+    if (!(*y == 0 || *y == 1)) {
+        if (isnan(*y)) {
+            ex->label++;
+            return 0;
+        }
+        return pf_error_set(err, PF_EINVAL, "row %lld: label %s is %g, not 0 or 1",
+                            (long long) f->row[i], schema->cols[spec->label_col].name, *y);
+    }
+    *w = spec->weight_col >= 0 ? pf_train_column_value(f, spec->weight_col, i) : 1;
+    if (!(*w >= 0) || !isfinite(*w)) {
+        ex->weight++;
+        return 0;
+    }
+    *hold = spec->holdout_col >= 0 ? f->col[spec->holdout_col].cat[i] == 1
+                                   : pf_spec_holdout_row(spec, f->row[i]);
+    return 1;
+}
+
 json_t *pf_train_metrics_json(const pf_metrics_summary *m, const pf_metrics_bin *bins, size_t nbins)
 {
     json_t *o = json_object();
