@@ -52,6 +52,17 @@ typedef struct problem {
     char message[320];
 } problem;
 
+/* How far a scan for record ends has come (see quote_scan_run). */
+typedef struct quote_scan {
+    int mode;      /* SPLIT_PLAIN, SPLIT_QUOTED or SPLIT_MIGHT_END */
+    size_t pos;    /* bytes before this are scanned */
+    size_t floor;  /* a field is known to start here (for the look back) */
+    size_t cut;    /* after the last record end found; 0: none yet */
+    size_t spaces; /* spaces and tabs after a closing quote */
+} quote_scan;
+
+enum { SPLIT_PLAIN, SPLIT_QUOTED, SPLIT_MIGHT_END };
+
 struct pf_reader {
     const pf_schema *s;
     pf_reader_options opt;
@@ -98,13 +109,12 @@ struct pf_reader {
     pf_reader_stats stats;
 
     /* Splitting into blocks (reader_blocks.h): bytes read ahead in stage,
-     * of which [0, sp_pos) are scanned; the scan's state; sp_cut is the
+     * of which [0, sp.pos) are scanned; the scan's state; sp.cut is the
      * last record end found (0: none yet). */
     char *stage;
     size_t stage_n, stage_cap;
     int split_started, split_over;
-    int sp_mode;
-    size_t sp_pos, sp_floor, sp_cut, sp_spaces;
+    quote_scan sp;
 
     /* A block parser: the reader whose header it shares, and where it
      * collects the problems of the block being parsed. */
@@ -1109,74 +1119,96 @@ void pf_reader_close(pf_reader *r)
 
 /* ---- Blocks for parallel parsing (reader_blocks.h) ---------------------- */
 
-enum { SPLIT_PLAIN, SPLIT_QUOTED, SPLIT_MIGHT_END };
-
 #define SPLIT_READ   (256u << 10)
 #define SPLIT_STEP   (16u << 10) /* scan window past `want` while no record end is found */
 #define SPLIT_MAX    (8u << 20)  /* no record end within this: the rest is read serially */
 #define SPLIT_NOPROB UINT32_MAX
 
-/* Follows libcsv's states over stage[sp_pos, to) as far as quoting goes,
- * remembering the last record end. PLAIN stands for both "between fields"
- * and "in an unquoted field": a quote opens a quoted field only when
- * nothing but spaces and tabs precede it in its field, which a look back
- * (no further than sp_floor, where a field is known to start) tells. So
- * the scan jumps from quote to quote with memchr and finds record ends
- * with memrchr; only the bytes right after a closing quote go one by one. */
-static void split_scan(pf_reader *R, size_t to)
+/* A record end at b[t] (CR or LF) for a scan that stops at the first:
+ * the record takes the LF of a CRLF with it. */
+static void first_record_end(quote_scan *q, const char *b, size_t t, size_t to)
 {
-    const char *b = R->stage;
-    const char d = R->delim;
-    size_t i = R->sp_pos;
+    size_t e = t + 1;
+    if (b[t] == '\r' && e < to && b[e] == '\n')
+        e++;
+    q->mode = SPLIT_PLAIN;
+    q->cut = q->pos = q->floor = e;
+}
+
+/* Follows libcsv's states over b[q->pos, to) as far as quoting goes,
+ * remembering the last record end (first: stopping at the first one).
+ * PLAIN stands for both "between fields" and "in an unquoted field": a
+ * quote opens a quoted field only when nothing but spaces and tabs precede
+ * it in its field, which a look back (no further than q->floor, where a
+ * field is known to start) tells. So the scan jumps from quote to quote
+ * with memchr and finds record ends with memrchr; only the bytes right
+ * after a closing quote go one by one. Used to cut the input into blocks
+ * (last record end) and, in a block, to find where a record with quotes
+ * ends (first). */
+static void quote_scan_run(quote_scan *q, const char *b, size_t to, char d, int first)
+{
+    size_t i = q->pos;
     while (i < to) {
-        if (R->sp_mode == SPLIT_PLAIN) {
-            const char *q = memchr(b + i, '"', to - i);
-            size_t end = q ? (size_t) (q - b) : to;
-            const char *nl = memrchr(b + i, '\n', end - i);
-            if (nl) {
-                R->sp_cut = (size_t) (nl - b) + 1;
+        if (q->mode == SPLIT_PLAIN) {
+            const char *qt = memchr(b + i, '"', to - i);
+            size_t end = qt ? (size_t) (qt - b) : to;
+            if (first) {
+                for (size_t t = i; t < end; t++)
+                    if (b[t] == '\n' || b[t] == '\r') {
+                        first_record_end(q, b, t, to);
+                        return;
+                    }
             } else {
-                /* Line ends of a lone CR: a cut when what follows is known
-                 * not to be the LF of a CRLF. */
-                const char *cr = memrchr(b + i, '\r', end - i);
-                if (cr && (size_t) (cr - b) + 1 < to && cr[1] != '\n')
-                    R->sp_cut = (size_t) (cr - b) + 1;
+                const char *nl = memrchr(b + i, '\n', end - i);
+                if (nl) {
+                    q->cut = (size_t) (nl - b) + 1;
+                } else {
+                    /* Line ends of a lone CR: a cut when what follows is
+                     * known not to be the LF of a CRLF. */
+                    const char *cr = memrchr(b + i, '\r', end - i);
+                    if (cr && (size_t) (cr - b) + 1 < to && cr[1] != '\n')
+                        q->cut = (size_t) (cr - b) + 1;
+                }
             }
-            if (!q)
+            if (!qt)
                 break;
             size_t k = end;
-            while (k > R->sp_floor && (b[k - 1] == ' ' || b[k - 1] == '\t') && b[k - 1] != d)
+            while (k > q->floor && (b[k - 1] == ' ' || b[k - 1] == '\t') && b[k - 1] != d)
                 k--;
-            if (k == R->sp_floor || b[k - 1] == d || b[k - 1] == '\n' || b[k - 1] == '\r')
-                R->sp_mode = SPLIT_QUOTED;
+            if (k == q->floor || b[k - 1] == d || b[k - 1] == '\n' || b[k - 1] == '\r')
+                q->mode = SPLIT_QUOTED;
             i = end + 1;
-        } else if (R->sp_mode == SPLIT_QUOTED) {
-            const char *q = memchr(b + i, '"', to - i);
-            if (!q)
+        } else if (q->mode == SPLIT_QUOTED) {
+            const char *qt = memchr(b + i, '"', to - i);
+            if (!qt)
                 break;
-            i = (size_t) (q - b) + 1;
-            R->sp_mode = SPLIT_MIGHT_END;
-            R->sp_spaces = 0;
+            i = (size_t) (qt - b) + 1;
+            q->mode = SPLIT_MIGHT_END;
+            q->spaces = 0;
         } else {
             char c = b[i++];
             if (c == d || c == '\n' || c == '\r') {
-                R->sp_mode = SPLIT_PLAIN;
-                R->sp_floor = i;
+                if (first && c != d) {
+                    first_record_end(q, b, i - 1, to);
+                    return;
+                }
+                q->mode = SPLIT_PLAIN;
+                q->floor = i;
                 if (c == '\n' || (c == '\r' && i < to && b[i] != '\n'))
-                    R->sp_cut = i;
+                    q->cut = i;
             } else if (c == ' ' || c == '\t') {
-                R->sp_spaces++;
+                q->spaces++;
             } else if (c == '"') {
-                if (R->sp_spaces)
-                    R->sp_spaces = 0; /* libcsv keeps it as text, still after a closing quote */
+                if (q->spaces)
+                    q->spaces = 0; /* libcsv keeps it as text, still after a closing quote */
                 else
-                    R->sp_mode = SPLIT_QUOTED; /* "" inside quotes */
+                    q->mode = SPLIT_QUOTED; /* "" inside quotes */
             } else {
-                R->sp_mode = SPLIT_QUOTED; /* text after a closing quote: still quoted */
+                q->mode = SPLIT_QUOTED; /* text after a closing quote: still quoted */
             }
         }
     }
-    R->sp_pos = to;
+    q->pos = to;
 }
 
 static int grow_buffer(char **p, size_t *cap, size_t need)
@@ -1223,13 +1255,13 @@ int pf_reader_split(pf_reader *R, pf_reader_block *b, size_t want, pf_error *err
         memcpy(R->stage, R->buf + R->pos, left);
         R->stage_n = left;
         R->pos = R->len = 0;
-        R->sp_mode = SPLIT_PLAIN;
+        R->sp.mode = SPLIT_PLAIN;
     }
     if (want < 64)
         want = 64;
     for (;;) {
         /* The LF of a header ending in CRLF belongs to the header. */
-        if (R->prev_cr && R->sp_pos == 0 && (R->stage_n > 0 || R->src_eof)) {
+        if (R->prev_cr && R->sp.pos == 0 && (R->stage_n > 0 || R->src_eof)) {
             if (R->stage_n > 0 && R->stage[0] == '\n') {
                 memmove(R->stage, R->stage + 1, --R->stage_n);
                 R->stats.bytes_read++;
@@ -1238,15 +1270,15 @@ int pf_reader_split(pf_reader *R, pf_reader_block *b, size_t want, pf_error *err
         }
         /* The last record end within `want` bytes, else the first window
          * past it that has one: windows do not depend on read sizes. */
-        size_t to = R->sp_pos < want ? want : R->sp_pos + SPLIT_STEP;
+        size_t to = R->sp.pos < want ? want : R->sp.pos + SPLIT_STEP;
         if (to <= R->stage_n || R->src_eof) {
             if (to > R->stage_n)
                 to = R->stage_n;
-            split_scan(R, to);
-            int at_end = R->src_eof && R->sp_pos == R->stage_n;
-            if (R->sp_cut && (R->sp_pos >= want || at_end))
+            quote_scan_run(&R->sp, R->stage, to, R->delim, 0);
+            int at_end = R->src_eof && R->sp.pos == R->stage_n;
+            if (R->sp.cut && (R->sp.pos >= want || at_end))
                 break;
-            if (at_end || R->sp_pos >= SPLIT_MAX)
+            if (at_end || R->sp.pos >= SPLIT_MAX)
                 return split_finish(R, err);
             continue;
         }
@@ -1261,7 +1293,7 @@ int pf_reader_split(pf_reader *R, pf_reader_block *b, size_t want, pf_error *err
     }
     /* The block takes the stage buffer; the bytes after the cut move to
      * the block's old buffer, which becomes the stage. */
-    size_t cut = R->sp_cut, rest = R->stage_n - cut;
+    size_t cut = R->sp.cut, rest = R->stage_n - cut;
     char *spare = b->p;
     size_t spare_cap = b->cap;
     if (grow_buffer(&spare, &spare_cap, rest + SPLIT_READ)) {
@@ -1277,9 +1309,9 @@ int pf_reader_split(pf_reader *R, pf_reader_block *b, size_t want, pf_error *err
     R->stage = spare;
     R->stage_cap = spare_cap;
     R->stage_n = rest;
-    R->sp_pos -= cut;
-    R->sp_floor = R->sp_floor > cut ? R->sp_floor - cut : 0; /* a record starts at the cut */
-    R->sp_cut = 0;
+    R->sp.pos -= cut;
+    R->sp.floor = R->sp.floor > cut ? R->sp.floor - cut : 0; /* a record starts at the cut */
+    R->sp.cut = 0;
     return 1;
 }
 
@@ -1392,48 +1424,12 @@ static size_t count_byte(const char *p, size_t n, char c)
 }
 
 /* Where the record starting at b[from] (libcsv between records) ends:
- * after its CR or LF (and the LF of a CRLF), following quotes as
- * split_scan() does; n when it runs to the end. */
+ * after its CR or LF (and the LF of a CRLF); n when it runs to the end. */
 static size_t record_end(const char *b, size_t from, size_t n, char d)
 {
-    int mode = SPLIT_PLAIN;
-    size_t i = from, floor = from, spaces = 0;
-    while (i < n) {
-        char c = b[i++];
-        int end = 0;
-        if (mode == SPLIT_PLAIN) {
-            if (c == '\n' || c == '\r') {
-                end = 1;
-            } else if (c == d) {
-                floor = i;
-            } else if (c == '"') {
-                size_t k = i - 1;
-                while (k > floor && (b[k - 1] == ' ' || b[k - 1] == '\t') && b[k - 1] != d)
-                    k--;
-                if (k == floor)
-                    mode = SPLIT_QUOTED;
-            }
-        } else if (mode == SPLIT_QUOTED) {
-            if (c == '"') {
-                mode = SPLIT_MIGHT_END;
-                spaces = 0;
-            }
-        } else if (c == d) {
-            mode = SPLIT_PLAIN;
-            floor = i;
-        } else if (c == '\n' || c == '\r') {
-            end = 1;
-        } else if (c == ' ' || c == '\t') {
-            spaces++;
-        } else if (c == '"' && spaces) {
-            spaces = 0;
-        } else {
-            mode = SPLIT_QUOTED;
-        }
-        if (end)
-            return c == '\r' && i < n && b[i] == '\n' ? i + 1 : i;
-    }
-    return n;
+    quote_scan q = {SPLIT_PLAIN, from, from, 0, 0};
+    quote_scan_run(&q, b, n, d, 1);
+    return q.cut ? q.cut : n;
 }
 
 static int csv_space(char c, char d)
