@@ -16,15 +16,7 @@
 #include "plot.h"
 #include "report.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzzcheck.h"
 
 #ifdef PF_LIBFUZZER
 /* Fontconfig's process-wide font cache is made on the first plot and hides
