@@ -470,23 +470,10 @@ int pf_cmd_thresholds(int argc, char **argv)
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
-    if (!(dx = malloc(CHUNK_ROWS * 2 * sizeof *dx))) {
-        rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
-        goto fail;
-    }
-    size_t dx_cap = CHUNK_ROWS * 2;
+    size_t dx_cap = 0;
     if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, 0, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
-        if (f->n > dx_cap) {
-            pf_decision *nd = realloc(dx, f->n * sizeof *dx);
-            if (!nd) {
-                rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
-                goto fail;
-            }
-            dx = nd;
-            dx_cap = f->n;
-        }
         if (n + f->n > cap) {
             size_t ncap = cap ? cap : 65536;
             while (ncap < n + f->n)
@@ -499,7 +486,7 @@ int pf_cmd_thresholds(int argc, char **argv)
             p = np;
             cap = ncap;
         }
-        if ((rc = pf_decide(dec, f, 0, f->n, dx, &err)))
+        if ((rc = pf_decide_frame(dec, f, &dx, &dx_cap, &err)))
             goto fail;
         for (size_t i = 0; i < f->n; i++) {
             if (!(dx[i].p >= 0 && dx[i].p <= 1)) {

@@ -1013,25 +1013,12 @@ static int run(eval_opts *o)
         exit_code = rc == PF_EHEADER ? PF_EXIT_USAGE : PF_EXIT_FAIL;
         goto out;
     }
-    size_t dx_cap = CHUNK_ROWS * 2;
-    if (!(dx = malloc(dx_cap * sizeof *dx))) {
-        rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
-        goto fail;
-    }
+    size_t dx_cap = 0;
     int64_t unlabelled = 0;
     if ((rc = pf_prefetch_start(&pre, r, CHUNK_ROWS, 4, 0, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
-        if (f->n > dx_cap) {
-            pf_decision *nd = realloc(dx, f->n * sizeof *dx);
-            if (!nd) {
-                rc = pf_error_set(&err, PF_ENOMEM, "out of memory");
-                goto fail;
-            }
-            dx = nd;
-            dx_cap = f->n;
-        }
-        if ((rc = pf_decide(decider, f, 0, f->n, dx, &err)))
+        if ((rc = pf_decide_frame(decider, f, &dx, &dx_cap, &err)))
             goto fail;
         if (R.n + f->n > UINT32_MAX || rows_reserve(&R, R.n + f->n)) {
             rc = pf_error_set(&err, PF_ENOMEM, "out of memory (%zu rows kept)", R.n);

@@ -383,3 +383,16 @@ int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf
         free(contrib);
     return 0;
 }
+
+int pf_decide_frame(const pf_decider *d, const pf_frame *f, pf_decision **buf, size_t *cap,
+                    pf_error *err)
+{
+    if (f->n > *cap) {
+        pf_decision *nb = realloc(*buf, f->n * sizeof *nb);
+        if (!nb)
+            return pf_error_set(err, PF_ENOMEM, "out of memory deciding %zu rows", f->n);
+        *buf = nb;
+        *cap = f->n;
+    }
+    return pf_decide(d, f, 0, f->n, *buf, err);
+}

@@ -91,6 +91,12 @@ const pf_policy *pf_decider_policy(const pf_decider *d);
 int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf_decision *out,
               pf_error *err);
 
+/* Decides every row of f into *buf, growing *buf (of *cap decisions) as
+ * needed: for front-ends that take frames of any size. Returns 0, or
+ * PF_ENOMEM (then *buf is unchanged). */
+int pf_decide_frame(const pf_decider *d, const pf_frame *f, pf_decision **buf, size_t *cap,
+                    pf_error *err);
+
 /* The source features, in schema column order: *n entries. */
 const int *pf_decider_features(const pf_decider *d, size_t *n);
 
