@@ -262,7 +262,22 @@ for k in 1 2 3 4 5; do
     kill -HUP "$PID"
 done
 wait "$LOAD"
-expect_eq "$(grep -c '^200$' load.codes)" 3000 "every request under reload answered 200"
+# The last reload (to pol2.json) is live: once /v1/policy says so, a second
+# wave of requests must be answered under it. (The first wave may finish
+# before any reload lands on a fast machine, so it alone proves nothing
+# about the new policy.)
+for try in $(seq 100); do
+    curl -s -H "$AUTH" "$URL/v1/policy" | grep -q "\"short_id\": *\"$NEW\"" && break
+    sleep 0.1
+done
+for i in $(seq 3001 3200); do
+    [ "$i" -eq 3001 ] || echo next
+    printf 'url = "%s/v1/score"\nheader = "%s"\nheader = "%s"\ndata-binary = "@single%d.json"\n' \
+        "$URL" "$CT" "$AUTH" $((i % 40))
+    printf 'output = "load/%d.json"\nwrite-out = "%%{http_code}\\n"\nsilent\n' "$i"
+done >load2.cfg
+curl -s --parallel --parallel-max 8 -K load2.cfg >>load.codes
+expect_eq "$(grep -c '^200$' load.codes)" 3200 "every request under reload answered 200"
 expect_eq "$(cat load/*.json | grep -o '"policy_id":"[0-9a-f]*"' | sort -u | grep -vc -e "$OLD" -e "$NEW")" 0 \
     "only the two policies answered"
 expect_eq "$(cat load/*.json | grep -c "\"policy_id\":\"$NEW\"" | awk '{ print ($1 > 0) }')" 1 \
