@@ -13,6 +13,7 @@ typedef struct pf_strmap {
     size_t cap;  /* power of two */
     size_t size; /* number of keys */
     char **keys;
+    uint64_t *heads; /* a key's first eight bytes, packed */
     uint32_t *lens;
     int32_t *vals;
 } pf_strmap;

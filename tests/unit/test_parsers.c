@@ -322,6 +322,34 @@ static void test_strmap(void **state)
     }
     assert_int_equal(pf_strmap_get(&m, "k5000", 5), -1);
     assert_int_equal(pf_strmap_get(&m, "0114", 4), 7);
+
+    /* Every length from 1 to 20, as prefixes of each other, and keys that
+     * differ only in their last byte or only past their eighth: short keys
+     * are compared as packed words, long ones also byte by byte. */
+    pf_strmap p;
+    pf_strmap_init(&p);
+    const char *base = "abcdefghijklmnopqrst";
+    char alt[24];
+    for (size_t n = 1; n <= 20; n++) {
+        memcpy(alt, base, n);
+        alt[n - 1] = 'Z';
+        assert_int_equal(pf_strmap_put(&p, base, n, (int32_t) n), 0);
+        assert_int_equal(pf_strmap_put(&p, alt, n, (int32_t) (100 + n)), 0);
+        alt[n - 1] = '\0';
+        assert_int_equal(pf_strmap_put(&p, alt, n, (int32_t) (200 + n)), 0);
+    }
+    for (size_t n = 1; n <= 20; n++) {
+        memcpy(alt, base, n);
+        assert_int_equal(pf_strmap_get(&p, base, n), (int32_t) n);
+        alt[n - 1] = 'Z';
+        assert_int_equal(pf_strmap_get(&p, alt, n), (int32_t) (100 + n));
+        alt[n - 1] = '\0';
+        assert_int_equal(pf_strmap_get(&p, alt, n), (int32_t) (200 + n));
+        alt[n - 1] = 'Y';
+        assert_int_equal(pf_strmap_get(&p, alt, n), -1);
+    }
+    assert_int_equal(p.size, 60);
+    pf_strmap_clear(&p);
     pf_strmap_clear(&m);
     assert_int_equal(m.size, 0);
     assert_int_equal(pf_strmap_get(&m, "0114", 4), -1);
