@@ -1,14 +1,14 @@
 /*
  * prefetch.c - background frame reading (see prefetch.h).
  *
- * A ring of jobs, each a frame (and, when parsing in parallel, a block of
- * input and what parsing it left for delivery). With one thread, the
- * reading thread fills frames with pf_reader_read. With more, it cuts the
- * input into blocks of whole records (pf_reader_split), parser threads
- * turn blocks into frames, each with its own clone of the reader, and the
- * caller's pf_prefetch_next delivers them in input order
- * (pf_reader_deliver: row numbers, rejected rows, counts), so what the
- * caller sees does not depend on the number of threads or on timing.
+ * A ring of jobs, each a frame, a block of input and what parsing the
+ * block left for delivery. The reading thread cuts the input into blocks
+ * of whole records (pf_reader_split). With one thread it parses each block
+ * itself; with more, parser threads turn blocks into frames, each with its
+ * own clone of the reader. Either way the caller's pf_prefetch_next
+ * delivers frames in input order (pf_reader_deliver: row numbers,
+ * rejected rows, counts), so what the caller sees does not depend on the
+ * number of threads or on timing.
  * When splitting ends (input that has no place to cut, or its last
  * record without a line end), the reading thread waits until every block
  * is delivered and reads the rest itself.
@@ -52,6 +52,7 @@ struct pf_prefetch {
     pthread_cond_t cv;
     pthread_t thread;
     int started;
+    pf_reader *own_parser; /* one thread: the reading thread parses its blocks itself */
     int nparsers;
     pf_reader **parsers;
     pthread_t *parser_threads;
@@ -99,9 +100,14 @@ static void *run(void *arg)
                 finish(p, rc, &err);
                 return NULL;
             }
+            if (rc > 0 && p->own_parser) {
+                j->rc = pf_reader_parse_block(p->own_parser, &j->blk, j->f, &j->batch, &j->err);
+                j->state = JOB_READY;
+            }
             pthread_mutex_lock(&p->mu);
             if (rc > 0) {
-                j->state = JOB_SPLIT;
+                if (!p->own_parser)
+                    j->state = JOB_SPLIT;
                 j->from_block = 1;
                 p->head++;
             } else {
@@ -197,8 +203,8 @@ int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nfram
             rc = pf_error_set(err, PF_ENOMEM, "out of memory");
         for (int k = 0; !rc && k < threads; k++)
             rc = pf_reader_parser_new(r, &p->parsers[k], err);
-    } else {
-        p->serial = 1;
+    } else if (!rc) {
+        rc = pf_reader_parser_new(r, &p->own_parser, err);
     }
     if (!rc && pthread_create(&p->thread, NULL, run, p) != 0)
         rc = pf_error_set(err, PF_ENOMEM, "cannot start the reading thread");
@@ -288,6 +294,7 @@ void pf_prefetch_stop(pf_prefetch *p)
         pthread_join(p->parser_threads[k], NULL);
     for (int k = 0; p->parsers && k < p->nparsers; k++)
         pf_reader_parser_free(p->parsers[k]);
+    pf_reader_parser_free(p->own_parser);
     free(p->parsers);
     free(p->parser_threads);
     for (size_t i = 0; p->jobs && i < p->n; i++) {

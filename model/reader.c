@@ -23,8 +23,9 @@
 #include <string.h>
 
 #include "numparse.h"
-#include "reader_blocks.h"
 #include "pnr.h"
+#include "reader_blocks.h"
+#include "reader_impl.h"
 #include "schema_impl.h"
 #include "source.h"
 #include "utf8.h"
@@ -35,92 +36,7 @@
 #define FIELD_HARD_MAX    (16u << 20) /* beyond this libcsv may not grow a field */
 #define FIELD_DEFAULT_MAX (1u << 20)
 #define MAX_FIELDS        100000
-#define MAX_PROBLEMS      64  /* kept per row; more are counted, not detailed */
-#define VALUE_SHOWN       200 /* bytes of an offending value shown in messages */
 #define PATTERN_CACHE_MAX 65536
-
-/* field_map entries: >= 0 schema column, MAP_IGNORE, or pass column k as
- * MAP_PASS(k). */
-#define MAP_IGNORE    (-1)
-#define MAP_PASS(k)   (-2 - (int) (k))
-#define PASS_INDEX(m) ((size_t) (-2 - (m)))
-
-typedef struct problem {
-    const char *column;
-    pf_rule rule;
-    char value[VALUE_SHOWN * 4 + 8];
-    char message[320];
-} problem;
-
-/* How far a scan for record ends has come (see quote_scan_run). */
-typedef struct quote_scan {
-    int mode;      /* SPLIT_PLAIN, SPLIT_QUOTED or SPLIT_MIGHT_END */
-    size_t pos;    /* bytes before this are scanned */
-    size_t floor;  /* a field is known to start here (for the look back) */
-    size_t cut;    /* after the last record end found; 0: none yet */
-    size_t spaces; /* spaces and tabs after a closing quote */
-} quote_scan;
-
-enum { SPLIT_PLAIN, SPLIT_QUOTED, SPLIT_MIGHT_END };
-
-struct pf_reader {
-    const pf_schema *s;
-    pf_reader_options opt;
-    pf_source *src;
-    struct csv_parser csv;
-    int csv_ready;
-    char *buf;
-    size_t bufcap, len, pos;
-    int src_eof, finished;
-    char delim;
-    int decimal;
-
-    /* header */
-    int header_done;
-    size_t nfields;
-    char **header;
-    int *field_map;
-    size_t nunknown;
-    const char **unknown;
-    size_t npass;
-    const char **pass_names;
-    uint8_t *present; /* per schema column: in the header */
-
-    /* the record being read */
-    size_t field;
-    int64_t line;     /* physical line of the parse position */
-    int64_t row_line; /* line where the current record started */
-    int prev_cr;
-    double *st_num;
-    int32_t *st_cat;
-    pf_strref *st_str; /* offsets into sbuf */
-    pf_strref *st_pass;
-    char *sbuf;
-    size_t sbuf_len, sbuf_cap;
-    problem *probs;
-    size_t nprobs, nprobs_total;
-    size_t missing_max_len;   /* longest missing-value token */
-    size_t *missing_len;      /* length of each missing-value token */
-    pf_strmap *pattern_cache; /* per schema column */
-
-    pf_frame *f;
-    int fatal; /* a pf_status that stops reading */
-    pf_error *err;
-    pf_reader_stats stats;
-
-    /* Splitting into blocks (reader_blocks.h): bytes read ahead in stage,
-     * of which [0, sp.pos) are scanned; the scan's state; sp.cut is the
-     * last record end found (0: none yet). */
-    char *stage;
-    size_t stage_n, stage_cap;
-    int split_started, split_over;
-    quote_scan sp;
-
-    /* A block parser: the reader whose header it shares, and where it
-     * collects the problems of the block being parsed. */
-    const pf_reader *parent;
-    pf_reader_batch *batch;
-};
 
 static const char *rule_names[PF_RULE_COUNT] = {
     "field_count",  "invalid_utf8", "missing_value", "not_a_number", "not_an_integer",
@@ -198,28 +114,10 @@ static void add_problem(pf_reader *R, const char *column, pf_rule rule, const ch
     va_end(ap);
 }
 
-static int is_missing(const pf_reader *R, const char *s, size_t n)
-{
-    if (n > R->missing_max_len)
-        return 0;
-    /* Tokens are a few bytes ("", "NA"): compared inline, not by a call. */
-    for (size_t i = 0; i < R->s->nmissing_tokens; i++) {
-        if (R->missing_len[i] != n)
-            continue;
-        const char *t = R->s->missing_tokens[i];
-        size_t k = 0;
-        while (k < n && t[k] == s[k])
-            k++;
-        if (k == n)
-            return 1;
-    }
-    return 0;
-}
-
 /* Whether a string matches the column's pattern. Registry codes repeat
  * (a few hundred occupation codes over millions of rows), so results are
  * remembered per column, up to PATTERN_CACHE_MAX distinct values. */
-static int pattern_ok(pf_reader *R, int c, const char *s, size_t n)
+int pf_reader_pattern_ok(pf_reader *R, int c, const char *s, size_t n)
 {
     pf_strmap *cache = &R->pattern_cache[c];
     int32_t hit = pf_strmap_get(cache, s, n);
@@ -312,7 +210,7 @@ static void describe_levels(const pf_column *col, char *out, size_t cap)
 static void convert(pf_reader *R, int c, const char *s, size_t n)
 {
     const pf_column *col = &R->s->cols[c];
-    if (is_missing(R, s, n)) {
+    if (pf_reader_is_missing(R, s, n)) {
         if (col->missing == PF_MISSING_REJECT)
             add_problem(R, col->name, PF_RULE_MISSING, s, n, "a value is required");
         else
@@ -363,7 +261,7 @@ static void convert(pf_reader *R, int c, const char *s, size_t n)
             return;
         }
         /* s is NUL-terminated (CSV_APPEND_NULL) and has no inner NUL. */
-        if (col->impl->has_re && !pattern_ok(R, c, s, n)) {
+        if (col->impl->has_re && !pf_reader_pattern_ok(R, c, s, n)) {
             add_problem(R, col->name, PF_RULE_PATTERN, s, n, "does not match the pattern %s",
                         col->pattern);
             return;
@@ -524,9 +422,10 @@ static void reset_record(pf_reader *R)
             set_missing(R, (int) c);
 }
 
-static void derive(pf_reader *R)
+size_t pf_reader_derive_row(pf_reader *R, pf_frame *f, size_t i)
 {
     const pf_schema *S = R->s;
+    size_t before = R->nprobs_total;
     for (size_t c = 0; c < S->ncols; c++) {
         const pf_column *col = &S->cols[c];
         if (!col->derived)
@@ -537,21 +436,21 @@ static void derive(pf_reader *R)
         const char *key = NULL;
         size_t klen = 0;
         if (src->type == PF_TYPE_CATEGORY) {
-            int32_t sl = R->st_cat[col->source];
+            int32_t sl = f->col[col->source].cat[i];
             if (sl < 0) {
-                R->st_cat[c] = -1;
+                f->col[c].cat[i] = -1;
                 continue;
             }
             lv = im->derive_map[sl];
             key = src->levels[sl].code;
             klen = strlen(key);
         } else {
-            pf_strref r = R->st_str[col->source];
+            pf_strref r = f->col[col->source].str[i];
             if (r.off == PF_STR_MISSING) {
-                R->st_cat[c] = -1;
+                f->col[c].cat[i] = -1;
                 continue;
             }
-            key = R->sbuf + r.off;
+            key = f->arena + r.off;
             klen = im->prefix && r.len > im->prefix ? im->prefix : r.len;
             lv = pf_strmap_get(&im->derive_keys, key, klen);
             if (lv < 0)
@@ -563,8 +462,9 @@ static void derive(pf_reader *R)
                         col->reference ? col->reference : "", col->name);
             continue;
         }
-        R->st_cat[c] = lv;
+        f->col[c].cat[i] = lv;
     }
+    return R->nprobs_total - before;
 }
 
 static void commit(pf_reader *R, int64_t row)
@@ -637,18 +537,23 @@ static void report(pf_reader *R, int64_t row)
 }
 
 /* A record whose values have all been checked: accepted into the frame or
- * reported. */
+ * reported. Derived columns are set on the frame's row, and only from
+ * values that passed their own checks; a row they reject is taken back. */
 static void end_record(pf_reader *R, int64_t row)
 {
-    if (R->nprobs == 0)
-        derive(R); /* only from values that passed their own checks */
     if (R->nprobs == 0) {
+        pf_frame *f = R->f;
+        size_t arena = f->arena_len;
         commit(R, row);
-        if (!R->fatal)
+        if (!R->fatal && pf_reader_derive_row(R, f, f->n - 1)) {
+            f->n--;
+            f->arena_len = arena;
+        } else if (!R->fatal) {
             R->stats.rows_accepted++;
-    } else {
-        report(R, row);
+        }
     }
+    if (R->nprobs)
+        report(R, row);
     reset_record(R);
 }
 
@@ -1114,6 +1019,7 @@ void pf_reader_close(pf_reader *r)
         for (size_t c = 0; c < r->s->ncols; c++)
             pf_strmap_clear(&r->pattern_cache[c]);
     free(r->pattern_cache);
+    pf_reader_fast_free(r);
     free(r);
 }
 
@@ -1396,6 +1302,10 @@ int pf_reader_parser_new(const pf_reader *r, pf_reader **out, pf_error *err)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
     P->csv_ready = 1;
+    if (pf_reader_fast_new(P)) {
+        pf_reader_close(P);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
     csv_set_delim(&P->csv, (unsigned char) P->delim);
     csv_set_realloc_func(&P->csv, capped_realloc);
     csv_set_blk_size(&P->csv, 4096);
@@ -1491,6 +1401,11 @@ int pf_reader_parse_block(pf_reader *P, const pf_reader_block *b, pf_frame *f,
     char *p = b->p;
     size_t pos = 0;
     while (pos < b->n && !P->fatal) {
+        size_t next = pf_reader_fast_record(P, p, pos, b->n);
+        if (next) {
+            pos = next;
+            continue;
+        }
         const char *nl = memchr(p + pos, '\n', b->n - pos);
         size_t end = nl ? (size_t) (nl - p) : b->n;
         if (nl && !memchr(p + pos, '"', end - pos) && !memchr(p + pos, '\r', end - pos)) {

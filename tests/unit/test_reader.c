@@ -274,11 +274,11 @@ static void keep_rows(result *r, const pf_schema *s, const pf_frame *f)
     }
 }
 
-/* 1: run_schema reads with pf_reader_read; more: through pf_prefetch with
+/* 0: run_schema reads with pf_reader_read; more: through pf_prefetch with
  * that many parsing threads and blocks of a few hundred bytes, so every
- * test also checks that parsing in parallel gives the same rows, numbers,
- * problems and counts. */
-static int reader_threads = 1;
+ * test also checks that parsing blocks, in parallel or not, gives the same
+ * rows, numbers, problems and counts. */
+static int reader_threads = 0;
 
 /* Reads data[0..n) through schema s in frames of about frame_rows rows and
  * keeps everything: rows, problems, stats. opt's callback is replaced. */
@@ -313,7 +313,7 @@ static result *run_schema(const pf_schema *s, const void *data, size_t n,
     for (size_t k = 0; k < f->npass && k < 8; k++)
         r->pass_names[k] = strdup(f->pass_names[k]);
     int rc;
-    if (reader_threads > 1) {
+    if (reader_threads > 0) {
         pf_frame_free(f);
         pf_prefetch *pre;
         assert_int_equal(pf_prefetch_start(&pre, rd, 1, 2, reader_threads, &r->err), 0);
@@ -1631,6 +1631,22 @@ static void same_results(const result *a, const result *b, unsigned seed)
     }
 }
 
+/* Reads `in` serially and through pf_prefetch (1 to max_threads threads,
+ * frames of 1 to 3 rows, so blocks of a few hundred bytes): everything
+ * must agree. */
+static void serial_and_blocks_agree(const pf_schema *k, const tbuf *in, const pf_reader_options *o,
+                                    unsigned max_threads, unsigned seed)
+{
+    reader_threads = 0;
+    result *a = run_schema(k, in->p, in->n, o, 5);
+    reader_threads = 1 + (int) rnd(max_threads);
+    result *b = run_schema(k, in->p, in->n, o, 1 + rnd(3));
+    reader_threads = 0;
+    same_results(a, b, seed);
+    free_result(a);
+    free_result(b);
+}
+
 /* Random inputs made of what upsets record splitting: quoted fields with
  * delimiters, line ends and doubled quotes inside, spaces before an
  * opening quote, text after a closing quote, stray quotes in unquoted
@@ -1674,14 +1690,95 @@ static void test_parallel_matches_serial(void **state)
             in.n--; /* no line end after the last record */
         if (!rnd(20))
             tbuf_puts(&in, "\"never closed");
-        reader_threads = 1;
-        result *a = run_schema(k, in.p, in.n, NULL, 5);
-        reader_threads = 2 + (int) rnd(3);
-        result *b = run_schema(k, in.p, in.n, NULL, 1 + rnd(3));
-        reader_threads = 1;
-        same_results(a, b, seed);
-        free_result(a);
-        free_result(b);
+        serial_and_blocks_agree(k, &in, NULL, 4, seed);
+        tbuf_free(&in);
+    }
+    pf_schema_free(k);
+    (void) state;
+}
+
+/* Random inputs of mostly ordinary records, whose values sit on either
+ * side of every check: ranges and their bounds, whole numbers, decimal
+ * separators, digits past what is assembled exactly, codes and aliases,
+ * patterns and lengths, missing tokens and defaults, spaces around values,
+ * UTF-8 valid and not, identity numbers, a column absent from the header,
+ * unknown columns ignored or passed through, field counts off by one.
+ * Block parsing reads most records straight into the frame and must give
+ * what serial reading gives, value for value and problem for problem. */
+static void test_ordinary_records_match_serial(void **state)
+{
+    pf_schema *k;
+    pf_error err;
+    if (pf_schema_load(&k, KURS_SCHEMA, &err))
+        fail_msg("%s", err.message);
+    static const char *const timmar[] = {"12",
+                                         "3,5",
+                                         "0",
+                                         "-0",
+                                         "0,0",
+                                         "-1",
+                                         "1e3",
+                                         "12345678901234567",
+                                         "007",
+                                         "1,",
+                                         ",5",
+                                         " 7",
+                                         "7 ",
+                                         "1.5",
+                                         "x",
+                                         "-",
+                                         "123456789012345",
+                                         "",
+                                         "0,1",
+                                         "99,99",
+                                         "1,05",
+                                         "1234,5",
+                                         "+3",
+                                         "-0,0",
+                                         "9,000000000000001"};
+    static const char *const ort[] = {"U1", "S1", "G1", "M1", "XX", "u1", "", "S1 "};
+    static const char *const kurskod[] = {"AB123", "ZZ999", "ab123", "AB1234", "", "-", "A123"};
+    static const char *const niva[] = {
+        "grund", "G", "F", "fortsattning", "grundläggande", "x", "saknas", "fortsätt", ""};
+    static const char *const klar[] = {"ja", "J", "nej", "N", "", "maybe", "JA"};
+    static const char *const vikt[] = {"0,5", "2", "2,0000001", "1,25", "", "saknas", "0,49", "1"};
+    static const char *const extra[] = {
+        "anything",   "811218-9876", "19811218-9876", "\xc3\x85\xc3\x84",
+        "\xff",       "8112189876",  "a\tb",          "",
+        "1234567890", " lead",       "trail "};
+    const char *const *cols[] = {timmar, ort, kurskod, niva, klar, vikt, extra};
+    const size_t ncol[] = {sizeof timmar / sizeof *timmar,   sizeof ort / sizeof *ort,
+                           sizeof kurskod / sizeof *kurskod, sizeof niva / sizeof *niva,
+                           sizeof klar / sizeof *klar,       sizeof vikt / sizeof *vikt,
+                           sizeof extra / sizeof *extra};
+    for (unsigned seed = 1; seed <= 300; seed++) {
+        rng_state = seed;
+        tbuf in = {0};
+        char d = rnd(2) ? ';' : ',';
+        tbuf_puts(&in, d == ';' ? "timmar;ort;kurskod;niva;klar;vikt;extra\n"
+                                : "timmar,ort,kurskod,niva,klar,vikt,extra\n");
+        unsigned rows = 1 + rnd(60);
+        for (unsigned i = 0; i < rows; i++) {
+            unsigned nf = rnd(15) ? 7 : 6 + rnd(3);
+            for (unsigned j = 0; j < nf; j++) {
+                if (j)
+                    tbuf_add(&in, &d, 1);
+                size_t c = j < 7 ? j : 6;
+                /* Mostly the first, ordinary, values; now and then any. */
+                size_t pick = rnd(4) ? rnd(ncol[c] < 3 ? ncol[c] : 3) : rnd((unsigned) ncol[c]);
+                const char *v = cols[c][pick];
+                if (d == ',' && strchr(v, ','))
+                    v = "4"; /* a comma value would be split, or need quotes */
+                tbuf_puts(&in, v);
+            }
+            tbuf_puts(&in, rnd(40) ? "\n" : "\r\n");
+            if (!rnd(30))
+                tbuf_puts(&in, "\n"); /* a blank line */
+        }
+        pf_reader_options o = {0};
+        o.passthrough_unknown = (int) rnd(2);
+        o.decimal = d == ',' ? PF_DECIMAL_POINT : PF_DECIMAL_COMMA;
+        serial_and_blocks_agree(k, &in, &o, 3, seed);
         tbuf_free(&in);
     }
     pf_schema_free(k);
@@ -1824,8 +1921,11 @@ int main(void)
         cmocka_unit_test(test_other_schema),
         cmocka_unit_test(test_frame_mismatch),
         cmocka_unit_test(test_parallel_matches_serial),
+        cmocka_unit_test(test_ordinary_records_match_serial),
     };
     int failed = cmocka_run_group_tests_name("read", tests, load_schema, free_schema);
+    reader_threads = 1;
+    failed += cmocka_run_group_tests_name("read in blocks", tests, load_schema, free_schema);
     reader_threads = 3;
     failed += cmocka_run_group_tests_name("read in parallel", tests, load_schema, free_schema);
     return failed;

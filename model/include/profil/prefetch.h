@@ -32,9 +32,9 @@ extern "C" {
 typedef struct pf_prefetch pf_prefetch;
 
 /* Starts reading r into a ring of nframes frames (at least 2) of about
- * `rows` rows each, parsing on `threads` threads (1: one reading thread;
- * more: that many parsers besides it, and threads more frames; 0: as many
- * as there are cores). */
+ * `rows` rows each, parsing on `threads` threads (1: one reading thread,
+ * which also parses; more: that many parsers besides it, and threads
+ * more frames; 0: as many as there are cores). */
 int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nframes, int threads,
                       pf_error *err);
 
