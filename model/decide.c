@@ -262,16 +262,20 @@ static double logistic(double eta)
 static void top_reasons(const pf_decider *d, const double *contrib, pf_decision *out)
 {
     int k = d->nreasons, n = 0;
+    out->nreasons = 0;
+    if (k == 0)
+        return;
+    /* What a contribution must exceed to get in: 0 (zero and NaN never
+     * do) until k are held, then the k-th |c|. Strictly: features come in
+     * column order, so an equal |c| already held stays first. */
+    double floor_a = 0;
     for (size_t q = 0; q < d->nfeat; q++) {
         double c = contrib[q], a = fabs(c);
-        if (c == 0 || !(a == a))
+        if (!(a > floor_a))
             continue;
-        /* Features come in column order, so an equal |c| already held stays first. */
         int pos = n;
         while (pos > 0 && fabs(out->reason[pos - 1].contribution) < a)
             pos--;
-        if (pos >= k)
-            continue;
         int last = n < k ? n : k - 1;
         for (int r = last; r > pos; r--)
             out->reason[r] = out->reason[r - 1];
@@ -279,6 +283,8 @@ static void top_reasons(const pf_decider *d, const double *contrib, pf_decision 
         out->reason[pos].contribution = c;
         if (n < k)
             n++;
+        if (n == k)
+            floor_a = fabs(out->reason[k - 1].contribution);
     }
     out->nreasons = (uint8_t) n;
 }

@@ -8,6 +8,7 @@
 #include "profil/encode.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,22 @@
 
 #define NAME_MAX_LEN 1024
 
+/* log1p of the whole numbers below LOG1P_TABLE, computed by log1p itself:
+ * counts of days and periods, which most log1p terms take, are looked up
+ * with the same result. */
+#define LOG1P_TABLE 4096
+static double log1p_table[LOG1P_TABLE];
+static pthread_once_t log1p_once = PTHREAD_ONCE_INIT;
+
+static void log1p_fill(void)
+{
+    for (int k = 0; k < LOG1P_TABLE; k++)
+        log1p_table[k] = log1p((double) k);
+}
+
 int pf_encoder_new(pf_encoder **out, const pf_schema *s, pf_error *err)
 {
+    pthread_once(&log1p_once, log1p_fill);
     *out = calloc(1, sizeof **out);
     if (!*out)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
@@ -346,6 +361,8 @@ static inline double factor_value(const pf_schema *S, const pf_factor *f, const 
         return isnan(x) ? 0 : x;
     case PF_FACTOR_LOG1P:
         x = cb->num[i];
+        if (x >= 0 && x < LOG1P_TABLE && x == (double) (int) x)
+            return log1p_table[(int) x];
         return isnan(x) ? 0 : log1p(x);
     case PF_FACTOR_HINGE:
         x = cb->num[i];

@@ -422,14 +422,25 @@ static void reset_record(pf_reader *R)
             set_missing(R, (int) c);
 }
 
+/* The derived columns, in schema order. */
+static int list_derived(pf_reader *R)
+{
+    R->derived = malloc((R->s->ncols ? R->s->ncols : 1) * sizeof *R->derived);
+    if (!R->derived)
+        return PF_ENOMEM;
+    for (size_t c = 0; c < R->s->ncols; c++)
+        if (R->s->cols[c].derived)
+            R->derived[R->nderived++] = (int) c;
+    return 0;
+}
+
 size_t pf_reader_derive_row(pf_reader *R, pf_frame *f, size_t i)
 {
     const pf_schema *S = R->s;
     size_t before = R->nprobs_total;
-    for (size_t c = 0; c < S->ncols; c++) {
+    for (size_t k = 0; k < R->nderived; k++) {
+        int c = R->derived[k];
         const pf_column *col = &S->cols[c];
-        if (!col->derived)
-            continue;
         const pf_column *src = &S->cols[col->source];
         const struct pf_column_impl *im = col->impl;
         int32_t lv;
@@ -443,7 +454,7 @@ size_t pf_reader_derive_row(pf_reader *R, pf_frame *f, size_t i)
             }
             lv = im->derive_map[sl];
             key = src->levels[sl].code;
-            klen = strlen(key);
+            klen = lv == PF_DERIVE_NONE ? strlen(key) : 0; /* for the message */
         } else {
             pf_strref r = f->col[col->source].str[i];
             if (r.off == PF_STR_MISSING) {
@@ -751,7 +762,8 @@ static pf_reader *new_reader(const pf_schema *s, const pf_reader_options *opt, i
             R->missing_max_len = R->missing_len[i];
     }
     *rc = 0;
-    if (!R->st_num || !R->st_cat || !R->st_str || !R->probs || !R->pattern_cache || !R->missing_len)
+    if (!R->st_num || !R->st_cat || !R->st_str || !R->probs || !R->pattern_cache ||
+        !R->missing_len || list_derived(R))
         *rc = pf_error_set(err, PF_ENOMEM, "out of memory");
     return R;
 }
@@ -1019,6 +1031,7 @@ void pf_reader_close(pf_reader *r)
         for (size_t c = 0; c < r->s->ncols; c++)
             pf_strmap_clear(&r->pattern_cache[c]);
     free(r->pattern_cache);
+    free(r->derived);
     pf_reader_fast_free(r);
     free(r);
 }
@@ -1296,7 +1309,7 @@ int pf_reader_parser_new(const pf_reader *r, pf_reader **out, pf_error *err)
     P->probs = malloc(MAX_PROBLEMS * sizeof *P->probs);
     P->pattern_cache = calloc(s->ncols, sizeof *P->pattern_cache);
     if (!P->st_num || !P->st_cat || !P->st_str || (P->npass && !P->st_pass) || !P->probs ||
-        !P->pattern_cache ||
+        !P->pattern_cache || list_derived(P) ||
         csv_init(&P->csv, CSV_STRICT_FINI | CSV_REPALL_NL | CSV_APPEND_NULL) != 0) {
         pf_reader_close(P);
         return pf_error_set(err, PF_ENOMEM, "out of memory");

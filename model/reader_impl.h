@@ -83,6 +83,8 @@ struct pf_reader {
     size_t missing_max_len;   /* longest missing-value token */
     size_t *missing_len;      /* length of each missing-value token */
     pf_strmap *pattern_cache; /* per schema column */
+    int *derived;             /* the derived columns */
+    size_t nderived;
 
     pf_frame *f;
     int fatal; /* a pf_status that stops reading */

@@ -43,6 +43,74 @@ static int reserve(pf_buf *b, size_t more)
     return 0;
 }
 
+/* Writers to a cursor with room already reserved; each returns the
+ * cursor after what it wrote. */
+
+/* The most a fixed-decimals number takes: DBL_MAX with 9 decimals. */
+#define FIXED_MAX 330
+
+static char *w_uint(char *o, uint64_t v)
+{
+    char tmp[24];
+    int k = 0;
+    do {
+        tmp[k++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k)
+        *o++ = tmp[--k];
+    return o;
+}
+
+/* v with exactly `dec` decimals, rounded half away from zero; at most
+ * FIXED_MAX bytes. */
+static char *w_fixed(char *o, double v, int dec)
+{
+    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (!isfinite(v) || fabs(v) * scale[dec] >= 9e15) {
+        int k = snprintf(o, FIXED_MAX, "%.*f", dec, v);
+        return o + (k < 0 ? 0 : k < FIXED_MAX ? k : FIXED_MAX - 1);
+    }
+    double r = round(fabs(v) * scale[dec]);
+    uint64_t u = (uint64_t) r, unit = (uint64_t) scale[dec];
+    if (v < 0 && u)
+        *o++ = '-';
+    o = w_uint(o, u / unit);
+    if (!dec)
+        return o;
+    *o++ = '.';
+    uint64_t frac = u % unit;
+    for (int k = dec - 1; k >= 0; k--) {
+        o[k] = (char) ('0' + frac % 10);
+        frac /= 10;
+    }
+    return o + dec;
+}
+
+/* A CSV field: at most 2n + 2 bytes. */
+static char *w_csv(char *o, const char *s, size_t n)
+{
+    if (!pf_csv_needs_quotes(s, n, ',')) {
+        memcpy(o, s, n);
+        return o + n;
+    }
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            *o++ = '"';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    return o;
+}
+
+static char *w_str(char *o, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(o, s, n);
+    return o + n;
+}
+
 static void put(pf_buf *b, const char *s, size_t n)
 {
     if (reserve(b, n))
@@ -65,58 +133,20 @@ static void putc_(pf_buf *b, char c)
 
 static void put_uint(pf_buf *b, uint64_t v)
 {
-    char tmp[24];
-    int k = 0;
-    do {
-        tmp[k++] = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (reserve(b, (size_t) k))
-        return;
-    while (k)
-        b->p[b->n++] = tmp[--k];
+    if (!reserve(b, 24))
+        b->n = (size_t) (w_uint(b->p + b->n, v) - b->p);
 }
 
-/* v with exactly `dec` decimals, rounded half away from zero. */
 static void put_fixed(pf_buf *b, double v, int dec)
 {
-    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    if (!isfinite(v) || fabs(v) * scale[dec] >= 9e15) {
-        char tmp[64];
-        snprintf(tmp, sizeof tmp, "%.*f", dec, v);
-        puts_(b, tmp);
-        return;
-    }
-    double r = round(fabs(v) * scale[dec]);
-    uint64_t u = (uint64_t) r, unit = (uint64_t) scale[dec];
-    if (v < 0 && u)
-        putc_(b, '-');
-    put_uint(b, u / unit);
-    if (!dec)
-        return;
-    putc_(b, '.');
-    uint64_t frac = u % unit;
-    char tmp[16];
-    for (int k = dec - 1; k >= 0; k--) {
-        tmp[k] = (char) ('0' + frac % 10);
-        frac /= 10;
-    }
-    put(b, tmp, (size_t) dec);
+    if (!reserve(b, FIXED_MAX))
+        b->n = (size_t) (w_fixed(b->p + b->n, v, dec) - b->p);
 }
 
 static void put_csv(pf_buf *b, const char *s, size_t n)
 {
-    if (!pf_csv_needs_quotes(s, n, ',')) {
-        put(b, s, n);
-        return;
-    }
-    putc_(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            putc_(b, '"');
-        putc_(b, s[i]);
-    }
-    putc_(b, '"');
+    if (!reserve(b, 2 * n + 2))
+        b->n = (size_t) (w_csv(b->p + b->n, s, n) - b->p);
 }
 
 static void put_json_str(pf_buf *b, const char *s, size_t n)
@@ -138,6 +168,25 @@ static void put_json_str(pf_buf *b, const char *s, size_t n)
     putc_(b, '"');
 }
 
+/* The most a CSV row takes besides its id and passthrough columns. */
+static size_t csv_row_bound(const pf_rowfmt *rf)
+{
+    const pf_schema *S = rf->s;
+    const pf_policy *pol = pf_decider_policy(rf->d);
+    size_t area = 0, rule = 0, name = 0;
+    for (size_t k = 0; k < pol->nareas; k++)
+        if (strlen(pol->areas[k].name) > area)
+            area = strlen(pol->areas[k].name);
+    for (size_t k = 0; k < pol->nrules; k++)
+        if (strlen(pol->rules[k].code) > rule)
+            rule = strlen(pol->rules[k].code);
+    for (size_t c = 0; c < S->ncols; c++)
+        if (strlen(S->cols[c].name) > name)
+            name = strlen(S->cols[c].name);
+    return 3 * FIXED_MAX + 4 * 24 + 2 * pol->ntarget_groups + 2 * area + 2 + rule +
+           (size_t) rf->nreasons * (name + FIXED_MAX + 2) + 2 * 16 + 64;
+}
+
 int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
                    const char *const *names, size_t nnames, const char *const *frame_pass_names,
                    size_t nframe_pass, pf_error *err)
@@ -147,6 +196,7 @@ int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
     rf->d = d;
     rf->s = pf_decider_model(d)->schema;
     rf->nreasons = nreasons;
+    rf->csv_bound = csv_row_bound(rf);
     snprintf(rf->model_id, sizeof rf->model_id, "%.16s", pf_decider_model(d)->sha256);
     snprintf(rf->policy_id, sizeof rf->policy_id, "%.16s", pf_decider_policy(d)->sha256);
     if (!nnames)
@@ -258,59 +308,67 @@ static int pass_value(const pf_rowfmt *rf, const pf_frame *f, size_t i, int col,
     }
 }
 
+/* Reserves the row's bound once, then writes without further checks. */
 static void row_csv(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
                     const pf_decision *x)
 {
     const pf_schema *S = rf->s;
     const pf_policy *pol = pf_decider_policy(rf->d);
-    if (S->id_col >= 0) {
-        pf_strref r = f->col[S->id_col].str[i];
-        put_csv(b, pf_frame_str(f, r), r.off == PF_STR_MISSING ? 0 : r.len);
-    }
-    putc_(b, ',');
-    put_fixed(b, x->p, 6);
-    putc_(b, ',');
-    put_fixed(b, x->logit, 4);
-    putc_(b, ',');
-    put_uint(b, (uint64_t) x->group);
-    putc_(b, ',');
+    pf_strref id = {PF_STR_MISSING, 0};
+    if (S->id_col >= 0)
+        id = f->col[S->id_col].str[i];
+    size_t idlen = id.off == PF_STR_MISSING ? 0 : id.len;
+    if (reserve(b, rf->csv_bound + 2 * idlen + 2))
+        return;
+    char *o = b->p + b->n;
+    o = w_csv(o, pf_frame_str(f, id), idlen);
+    *o++ = ',';
+    o = w_fixed(o, x->p, 6);
+    *o++ = ',';
+    o = w_fixed(o, x->logit, 4);
+    *o++ = ',';
+    o = w_uint(o, (uint64_t) x->group);
+    *o++ = ',';
     if (x->level)
-        putc_(b, x->level);
-    putc_(b, ',');
+        *o++ = x->level;
+    *o++ = ',';
     if (x->track)
-        put_uint(b, (uint64_t) x->track);
+        o = w_uint(o, (uint64_t) x->track);
     for (size_t k = 0; k < pol->ntarget_groups; k++) {
-        putc_(b, ',');
-        putc_(b, (x->target_groups >> k & 1) ? '1' : '0');
+        *o++ = ',';
+        *o++ = (x->target_groups >> k & 1) ? '1' : '0';
     }
-    putc_(b, ',');
+    *o++ = ',';
     if (x->area >= 0)
-        put_csv(b, pol->areas[x->area].name, strlen(pol->areas[x->area].name));
-    putc_(b, ',');
+        o = w_csv(o, pol->areas[x->area].name, strlen(pol->areas[x->area].name));
+    *o++ = ',';
     if (x->compensation_model)
-        put_uint(b, (uint64_t) x->compensation_model);
-    putc_(b, ',');
+        o = w_uint(o, (uint64_t) x->compensation_model);
+    *o++ = ',';
     if (x->max_compensation == x->max_compensation)
-        put_fixed(b, x->max_compensation, 0);
-    putc_(b, ',');
-    putc_(b, pf_decision_eligible(x) ? '1' : '0');
-    putc_(b, ',');
+        o = w_fixed(o, x->max_compensation, 0);
+    *o++ = ',';
+    *o++ = pf_decision_eligible(x) ? '1' : '0';
+    *o++ = ',';
     if (!pf_decision_eligible(x))
-        puts_(b, pol->rules[x->failed_rule].code);
+        o = w_str(o, pol->rules[x->failed_rule].code);
     for (int k = 0; k < rf->nreasons; k++) {
-        putc_(b, ',');
+        *o++ = ',';
         if (k < x->nreasons) {
-            puts_(b, S->cols[x->reason[k].col].name);
-            putc_(b, ',');
-            put_fixed(b, x->reason[k].contribution, 4);
+            o = w_str(o, S->cols[x->reason[k].col].name);
+            *o++ = ',';
+            o = w_fixed(o, x->reason[k].contribution, 4);
         } else {
-            putc_(b, ',');
+            *o++ = ',';
         }
     }
-    putc_(b, ',');
-    put(b, rf->model_id, 16);
-    putc_(b, ',');
-    put(b, rf->policy_id, 16);
+    *o++ = ',';
+    memcpy(o, rf->model_id, 16);
+    o += 16;
+    *o++ = ',';
+    memcpy(o, rf->policy_id, 16);
+    o += 16;
+    b->n = (size_t) (o - b->p);
     for (size_t k = 0; k < rf->npass; k++) {
         char tmp[40];
         const char *s;

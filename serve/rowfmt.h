@@ -46,6 +46,7 @@ typedef struct pf_rowfmt {
     char **pass_name;
     char model_id[17]; /* first 16 hex digits of the model's SHA-256 */
     char policy_id[17];
+    size_t csv_bound; /* the most a CSV row takes besides its id and passthrough columns */
 } pf_rowfmt;
 
 /* Sets up a formatter; names are passthrough column names, resolved
