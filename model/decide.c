@@ -233,6 +233,47 @@ static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, doub
     return eta;
 }
 
+/* explain_row for rows first..first+n-1 (n <= EXPLAIN_BLOCK) at once:
+ * each term is evaluated over the block (pf_encoder_column), then added
+ * row by row. Every row's sums take the same terms in the same order as
+ * explain_row, so the results are the same bits. contrib is n rows of
+ * nfeat; xcol is scratch for n values. */
+enum { EXPLAIN_BLOCK = 256 };
+
+static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, size_t n,
+                          double *eta, double *contrib, double *xcol)
+{
+    const double *coef = d->m->coef;
+    const pf_encoder *e = d->m->enc;
+    size_t nf = d->nfeat;
+    memset(eta, 0, n * sizeof *eta);
+    memset(contrib, 0, n * nf * sizeof *contrib);
+    for (size_t k = 0; k < d->ngeneric; k++) {
+        size_t j = d->generic[k];
+        pf_encoder_column(e, j, f, first, n, xcol);
+        double b = coef[j], ref = d->ref[j];
+        for (size_t r = 0; r < n; r++)
+            eta[r] += b * xcol[r];
+        const term_share *ts = &d->share[j];
+        for (size_t q = 0; q < ts->nfeat; q++) { /* none for the intercept */
+            double *cq = contrib + ts->feat[q];
+            for (size_t r = 0; r < n; r++)
+                cq[r * nf] += b * (xcol[r] - ref) * ts->share;
+        }
+    }
+    for (size_t k = 0; k < d->ngroups; k++) {
+        const level_group *g = &d->groups[k];
+        const int32_t *cat = f->col[g->col].cat + first;
+        for (size_t r = 0; r < n; r++) {
+            int32_t lev = cat[r];
+            int32_t j = lev >= 0 && lev < g->nlevels ? g->term_of_level[lev] : -1;
+            double b = j >= 0 ? coef[j] : 0;
+            eta[r] += b;
+            contrib[r * nf + g->feat] += b - g->ref_sum;
+        }
+    }
+}
+
 /* TreeSHAP contributions of row i (pf_gbdt_contributions); NaN when out of memory. */
 static double explain_trees(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
 {
@@ -374,19 +415,23 @@ int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf
 {
     if (d->gbdt)
         return decide_trees(d, f, first, n, out, err);
-    double small[64];
-    double *contrib = d->nfeat <= 64 ? small : malloc(d->nfeat * sizeof *contrib);
-    if (!contrib)
+    size_t nf = d->nfeat;
+    double *eta = malloc((EXPLAIN_BLOCK * (nf + 2)) * sizeof *eta);
+    if (!eta)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        pf_decision *o = &out[i];
-        o->logit = explain_row(d, f, first + i, contrib);
-        o->p = logistic(o->logit);
-        top_reasons(d, contrib, o);
-        apply_policy(d->pol, f, first + i, o);
+    double *xcol = eta + EXPLAIN_BLOCK, *contrib = xcol + EXPLAIN_BLOCK;
+    for (size_t i0 = 0; i0 < n; i0 += EXPLAIN_BLOCK) {
+        size_t nb = n - i0 < EXPLAIN_BLOCK ? n - i0 : EXPLAIN_BLOCK;
+        explain_block(d, f, first + i0, nb, eta, contrib, xcol);
+        for (size_t r = 0; r < nb; r++) {
+            pf_decision *o = &out[i0 + r];
+            o->logit = eta[r];
+            o->p = logistic(eta[r]);
+            top_reasons(d, contrib + r * nf, o);
+            apply_policy(d->pol, f, first + i0 + r, o);
+        }
     }
-    if (contrib != small)
-        free(contrib);
+    free(eta);
     return 0;
 }
 

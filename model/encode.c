@@ -340,38 +340,64 @@ int pf_encoder_check_missing(const pf_encoder *e, pf_error *err)
     return 0;
 }
 
-static inline double factor_value(const pf_schema *S, const pf_factor *f, const pf_frame *fr,
-                                  size_t i)
+/* A factor's value, kind by kind; NaN (missing) gives 0 where a value is
+ * read, and compares false elsewhere. */
+static inline double level_value(const pf_colbuf *cb, size_t i, int32_t level)
+{
+    return cb->cat[i] == level;
+}
+
+static inline double missing_value(const pf_colbuf *cb, size_t i)
+{
+    if (cb->num)
+        return isnan(cb->num[i]);
+    if (cb->cat)
+        return cb->cat[i] < 0;
+    return cb->str[i].off == PF_STR_MISSING;
+}
+
+static inline double plain_value(const pf_colbuf *cb, size_t i)
+{
+    if (cb->cat)
+        return cb->cat[i] > 0 ? cb->cat[i] : 0; /* boolean: level 1 is true */
+    double x = cb->num[i];
+    return isnan(x) ? 0 : x;
+}
+
+static inline double log1p_value(double x)
+{
+    if (x >= 0 && x < LOG1P_TABLE && x == (double) (int) x)
+        return log1p_table[(int) x];
+    return isnan(x) ? 0 : log1p(x);
+}
+
+static inline double hinge_value(double x, double a)
+{
+    return x > a ? x - a : 0;
+}
+
+static inline double bin_value(double x, double a, double b)
+{
+    return x >= a && x < b;
+}
+
+static inline double factor_value(const pf_factor *f, const pf_frame *fr, size_t i)
 {
     const pf_colbuf *cb = &fr->col[f->col];
-    double x;
     switch (f->kind) {
     case PF_FACTOR_LEVEL:
-        return cb->cat[i] == f->level;
+        return level_value(cb, i, f->level);
     case PF_FACTOR_MISSING:
-        if (cb->num)
-            return isnan(cb->num[i]);
-        if (cb->cat)
-            return cb->cat[i] < 0;
-        return cb->str[i].off == PF_STR_MISSING;
+        return missing_value(cb, i);
     case PF_FACTOR_VALUE:
-        if (cb->cat)
-            return cb->cat[i] > 0 ? cb->cat[i] : 0; /* boolean: level 1 is true */
-        x = cb->num[i];
-        return isnan(x) ? 0 : x;
+        return plain_value(cb, i);
     case PF_FACTOR_LOG1P:
-        x = cb->num[i];
-        if (x >= 0 && x < LOG1P_TABLE && x == (double) (int) x)
-            return log1p_table[(int) x];
-        return isnan(x) ? 0 : log1p(x);
+        return log1p_value(cb->num[i]);
     case PF_FACTOR_HINGE:
-        x = cb->num[i];
-        return x > f->a ? x - f->a : 0; /* NaN compares false: 0 */
+        return hinge_value(cb->num[i], f->a);
     case PF_FACTOR_BIN:
-        x = cb->num[i];
-        return x >= f->a && x < f->b;
+        return bin_value(cb->num[i], f->a, f->b);
     }
-    (void) S;
     return 0;
 }
 
@@ -380,8 +406,48 @@ double pf_encoder_value(const pf_encoder *e, size_t term, const pf_frame *f, siz
     const pf_term *t = &e->terms[term];
     double v = 1;
     for (size_t k = 0; k < t->nfactors; k++)
-        v *= factor_value(e->schema, &t->factor[k], f, i);
+        v *= factor_value(&t->factor[k], f, i);
     return v;
+}
+
+void pf_encoder_column(const pf_encoder *e, size_t term, const pf_frame *f, size_t first, size_t n,
+                       double *out)
+{
+    const pf_term *t = &e->terms[term];
+    for (size_t r = 0; r < n; r++)
+        out[r] = 1;
+    /* Factor by factor in term order, as pf_encoder_value multiplies. */
+    for (size_t k = 0; k < t->nfactors; k++) {
+        const pf_factor *fa = &t->factor[k];
+        const pf_colbuf *cb = &f->col[fa->col];
+        const double *x = cb->num ? cb->num + first : NULL;
+        switch (fa->kind) {
+        case PF_FACTOR_LEVEL:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= level_value(cb, first + r, fa->level);
+            break;
+        case PF_FACTOR_MISSING:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= missing_value(cb, first + r);
+            break;
+        case PF_FACTOR_VALUE:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= plain_value(cb, first + r);
+            break;
+        case PF_FACTOR_LOG1P:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= log1p_value(x[r]);
+            break;
+        case PF_FACTOR_HINGE:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= hinge_value(x[r], fa->a);
+            break;
+        case PF_FACTOR_BIN:
+            for (size_t r = 0; r < n; r++)
+                out[r] *= bin_value(x[r], fa->a, fa->b);
+            break;
+        }
+    }
 }
 
 void pf_encoder_rows(const pf_encoder *e, const pf_frame *f, size_t first, size_t n, double *x,

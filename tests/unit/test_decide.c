@@ -1788,7 +1788,7 @@ static void test_chunking_does_not_matter(void **state)
         }
         /* Each row: contributions add up; reasons ranked as documented. */
         size_t nf;
-        pf_decider_features(d, &nf);
+        const int *fcol = pf_decider_features(d, &nf);
         double *contrib = malloc(nf * sizeof *contrib);
         for (size_t i = 0; i < N; i++) {
             double logit = pf_decider_contributions(d, f, i, contrib), sum = 0;
@@ -1796,6 +1796,19 @@ static void test_chunking_does_not_matter(void **state)
                 sum += contrib[q];
             assert_true(fabs(sum - (logit - pf_decider_reference_logit(d))) < 1e-9);
             assert_num(logit, all[i].logit);
+            /* pf_decide takes rows a block at a time, one row by itself:
+             * the same sums in the same order, so the same bits. */
+            if (memcmp(&logit, &all[i].logit, sizeof logit))
+                fail_msg("row %zu: logit %.17g one by one, %.17g in a block", i, logit,
+                         all[i].logit);
+            for (size_t q = 0; q < all[i].nreasons; q++) {
+                size_t slot = 0;
+                while (slot < nf && fcol[slot] != all[i].reason[q].col)
+                    slot++;
+                assert_true(slot < nf);
+                if (memcmp(&contrib[slot], &all[i].reason[q].contribution, sizeof(double)))
+                    fail_msg("row %zu: reason %zu differs", i, q + 1);
+            }
             assert_true(fabs(all[i].p - 1 / (1 + exp(-logit))) <= 1e-12 * all[i].p);
             assert_true(fabs(all[i].logit - pf_model_logit(G.m, f, i)) <=
                         1e-12 * fmax(1, fabs(all[i].logit)));

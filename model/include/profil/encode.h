@@ -101,6 +101,11 @@ void pf_encoder_rows(const pf_encoder *e, const pf_frame *f, size_t first, size_
 /* Value of one term for row i of f. */
 double pf_encoder_value(const pf_encoder *e, size_t term, const pf_frame *f, size_t i);
 
+/* Term `term` of rows first..first+n-1 of f into out[0..n): the values
+ * pf_encoder_value gives, bit for bit, a factor at a time over the rows. */
+void pf_encoder_column(const pf_encoder *e, size_t term, const pf_frame *f, size_t first, size_t n,
+                       double *out);
+
 /* The shortest text that reads back as v, without an exponent where one
  * is not needed ("50", "0.25", "inf"): how numbers appear in term names. */
 void pf_format_number(char *buf, size_t n, double v);
