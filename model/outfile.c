@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,9 @@
 #include <zlib.h>
 
 #define OUT_BUF (1u << 20)
+
+/* Write-behind window (see write_behind). */
+#define WRITE_BEHIND (8u << 20)
 
 struct pf_outfile {
     char *path;     /* final name */
@@ -28,9 +32,37 @@ struct pf_outfile {
     int failed; /* errno of the first failure, 0 if none */
     z_stream zs;
     size_t used;
+    uint64_t written, started; /* bytes written to fd; of those, with write-back started */
     unsigned char *buf;
     unsigned char *zbuf;
 };
+
+/* An output of tens of millions of rows should not take its size in page
+ * cache, nor make the kernel find that many fresh pages: once a window of
+ * WRITE_BEHIND bytes has been written, its write-back is started, and the
+ * window before it, by then on its way to disk, is waited for and dropped
+ * from the cache. The cache then recycles a few windows' worth of pages,
+ * and the final fsync has little left to do. Only regular files; errors
+ * are ignored (the data is written either way). */
+static void write_behind(pf_outfile *o)
+{
+#if defined(__linux__)
+    while (o->written - o->started >= WRITE_BEHIND) {
+        off_t at = (off_t) o->started;
+        sync_file_range(o->fd, at, WRITE_BEHIND, SYNC_FILE_RANGE_WRITE);
+        if (at >= (off_t) WRITE_BEHIND) {
+            off_t prev = at - (off_t) WRITE_BEHIND;
+            sync_file_range(o->fd, prev, WRITE_BEHIND,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER);
+            posix_fadvise(o->fd, prev, WRITE_BEHIND, POSIX_FADV_DONTNEED);
+        }
+        o->started += WRITE_BEHIND;
+    }
+#else
+    (void) o;
+#endif
+}
 
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
@@ -47,6 +79,13 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+static void written(pf_outfile *o, size_t n)
+{
+    o->written += n;
+    if (o->tmp_path)
+        write_behind(o);
+}
+
 /* Pushes buffered bytes to the fd; flush_gz finishes the gzip stream. */
 static int drain(pf_outfile *o, int finish)
 {
@@ -54,6 +93,7 @@ static int drain(pf_outfile *o, int finish)
         return o->failed;
     if (!o->gzip) {
         o->failed = write_all(o->fd, o->buf, o->used);
+        written(o, o->used);
         o->used = 0;
         return o->failed;
     }
@@ -70,6 +110,7 @@ static int drain(pf_outfile *o, int finish)
         size_t have = OUT_BUF - o->zs.avail_out;
         if (have && (o->failed = write_all(o->fd, o->zbuf, have)) != 0)
             break;
+        written(o, have);
         if (finish ? rc == Z_STREAM_END : o->zs.avail_in == 0)
             break;
     }
