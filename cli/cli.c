@@ -106,6 +106,15 @@ int pf_cli_parse_count(const char *s, long long *out)
     return 0;
 }
 
+int pf_cli_parse_threads(const char *cmd, const char *s, int *out)
+{
+    long long v;
+    if (pf_cli_parse_count(s, &v) || v < 1 || v > 256)
+        return pf_cli_usage_error(cmd, "--threads takes 1 to 256");
+    *out = (int) v;
+    return 0;
+}
+
 int pf_cli_load_model(const char *cmd, const char *path, const pf_schema *s, pf_model **out)
 {
     char buf[4096];

@@ -126,4 +126,8 @@ int pf_cli_pad(const char *s, int width);
  * scientific shorthand ("1e6"); returns 0 on success. */
 int pf_cli_parse_count(const char *s, long long *out);
 
+/* Parses the argument of --threads (1 to 256) into *out; on a bad value
+ * prints the usage error and returns PF_EXIT_USAGE, else 0. */
+int pf_cli_parse_threads(const char *cmd, const char *s, int *out);
+
 #endif

@@ -471,7 +471,6 @@ int pf_cmd_rerun(int argc, char **argv)
     rerun_opts o = {0};
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
-    long long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:p:s:o:t:hV", longopts, NULL)) != -1) {
@@ -498,9 +497,8 @@ int pf_cmd_rerun(int argc, char **argv)
             o.verify_only = 1;
             break;
         case 't':
-            if (pf_cli_parse_count(optarg, &v) || v < 1 || v > 256)
-                return pf_cli_usage_error(cmd, "--threads takes 1 to 256");
-            o.threads = (int) v;
+            if (pf_cli_parse_threads(cmd, optarg, &o.threads))
+                return PF_EXIT_USAGE;
             break;
         case 'h':
             usage(stdout);

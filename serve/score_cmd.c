@@ -874,9 +874,8 @@ int pf_cmd_score(int argc, char **argv)
             so.allow_drift = 1;
             break;
         case 't':
-            if (pf_cli_parse_count(optarg, &v) || v < 1 || v > 256)
-                return pf_cli_usage_error(cmd, "--threads takes 1 to 256");
-            so.threads = (int) v;
+            if (pf_cli_parse_threads(cmd, optarg, &so.threads))
+                return PF_EXIT_USAGE;
             break;
         case O_PROGRESS:
             so.progress = 2;
