@@ -52,6 +52,7 @@ typedef struct fast_field {
     double min, max;
     size_t max_length;
     const pf_strmap *levels;
+    int32_t *byte_level; /* FF_CATEGORY: the level of each one-byte code, or -1 */
     missing_value miss;
 } fast_field;
 
@@ -62,6 +63,7 @@ typedef struct absent_column {
 } absent_column;
 
 struct pf_fast_plan {
+    uint64_t missing_lengths; /* bit n: some missing-value token is n bytes long (n < 64) */
     size_t nfields;
     fast_field *field;
     size_t nabsent;
@@ -125,8 +127,15 @@ int pf_reader_fast_new(pf_reader *P)
             break;
         case PF_TYPE_CATEGORY:
         case PF_TYPE_BOOLEAN:
+            /* Booleans and many codes are one byte: looked up in a table. */
             ff->kind = FF_CATEGORY;
             ff->levels = &col->impl->levels;
+            if (!(ff->byte_level = malloc(256 * sizeof *ff->byte_level)))
+                return PF_ENOMEM;
+            for (int b = 0; b < 256; b++) {
+                char key = (char) b;
+                ff->byte_level[b] = pf_strmap_get(ff->levels, &key, 1);
+            }
             break;
         case PF_TYPE_STRING:
             ff->kind = FF_STRING;
@@ -135,6 +144,9 @@ int pf_reader_fast_new(pf_reader *P)
             break;
         }
     }
+    for (size_t k = 0; k < S->nmissing_tokens; k++)
+        if (P->missing_len[k] < 64)
+            pl->missing_lengths |= UINT64_C(1) << P->missing_len[k];
     for (size_t c = 0; c < S->ncols; c++)
         if (!P->present[c] && !S->cols[c].derived)
             pl->absent[pl->nabsent++] =
@@ -147,6 +159,8 @@ void pf_reader_fast_free(pf_reader *P)
     struct pf_fast_plan *pl = P->fast;
     if (!pl)
         return;
+    for (size_t j = 0; pl->field && j < pl->nfields; j++)
+        free(pl->field[j].byte_level);
     free(pl->field);
     free(pl->absent);
     free(pl->ends);
@@ -284,17 +298,19 @@ static int fill_absent(pf_frame *f, const struct pf_fast_plan *pl, size_t row)
 }
 
 /* Checks and stores one value; 0, or -1 to decline the record. s[n] may
- * be overwritten for a moment (a pattern needs a NUL-terminated value). */
-static int put_value(pf_reader *P, const fast_field *ff, pf_frame *f, size_t row, char *s, size_t n)
+ * be overwritten for a moment (a pattern needs a NUL-terminated value).
+ * The record is no longer than the field limit. */
+static int put_value(pf_reader *P, const struct pf_fast_plan *pl, const fast_field *ff, pf_frame *f,
+                     size_t row, char *s, size_t n)
 {
-    if (n > P->opt.max_field_bytes || (n && (s[0] == ' ' || s[n - 1] == ' ')))
-        return -1; /* reported, or trimmed, by the general path */
+    if (n && (s[0] == ' ' || s[n - 1] == ' '))
+        return -1; /* trimmed by the general path */
     if (ff->screen && n >= 10 &&
         (ff->screen_number ? pf_pnr_contains_number(s, n) : pf_pnr_contains(s, n)))
         return -1;
     if (ff->kind == FF_PASS)
         return pf_frame_store(f, s, n, &f->pass[ff->col][row]) ? -1 : 0;
-    if (n <= P->missing_max_len && pf_reader_is_missing(P, s, n)) {
+    if (n < 64 && (pl->missing_lengths >> n & 1) && pf_reader_is_missing(P, s, n)) {
         if (ff->kind == FF_IGNORE)
             return 0;
         return ff->reject_missing || store_missing(f, ff, row) ? -1 : 0;
@@ -311,7 +327,8 @@ static int put_value(pf_reader *P, const fast_field *ff, pf_frame *f, size_t row
         return 0;
     }
     case FF_CATEGORY: {
-        int32_t lv = pf_strmap_get(ff->levels, s, n);
+        int32_t lv =
+            n == 1 ? ff->byte_level[(unsigned char) s[0]] : pf_strmap_get(ff->levels, s, n);
         if (lv < 0)
             return -1;
         f->col[ff->col].cat[row] = lv;
@@ -342,13 +359,13 @@ size_t pf_reader_fast_record(pf_reader *P, char *b, size_t from, size_t n)
         return 0;
     size_t nf = pl->nfields, found = 0;
     size_t lf = scan_record(b, from, n, P->delim, pl->ends, nf - 1, &found);
-    if (!lf || found != nf - 1)
-        return 0;
+    if (!lf || found != nf - 1 || lf - from > P->opt.max_field_bytes)
+        return 0; /* the last: a field may be too long, which the general path reports */
     pf_frame *f = P->f;
     size_t row = f->n, arena = f->arena_len, start = from;
     for (size_t j = 0; j < nf; j++) {
         size_t end = j + 1 < nf ? pl->ends[j] : lf;
-        if (put_value(P, &pl->field[j], f, row, b + start, end - start))
+        if (put_value(P, pl, &pl->field[j], f, row, b + start, end - start))
             goto decline;
         start = end + 1;
     }
