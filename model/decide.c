@@ -306,26 +306,32 @@ static void top_reasons(const pf_decider *d, const double *contrib, pf_decision 
     out->nreasons = 0;
     if (k == 0)
         return;
-    /* What a contribution must exceed to get in: 0 (zero and NaN never
-     * do) until k are held, then the k-th |c|. Strictly: features come in
-     * column order, so an equal |c| already held stays first. */
+    /* The best so far by |c|, largest first. What a contribution must
+     * exceed to get in: 0 (zero and NaN never do) until k are held, then
+     * the k-th. Strictly: features come in column order, so an equal |c|
+     * already held stays first. */
+    double top_a[PF_DECISION_MAX_REASONS];
+    int top_q[PF_DECISION_MAX_REASONS];
     double floor_a = 0;
     for (size_t q = 0; q < d->nfeat; q++) {
-        double c = contrib[q], a = fabs(c);
+        double a = fabs(contrib[q]);
         if (!(a > floor_a))
             continue;
-        int pos = n;
-        while (pos > 0 && fabs(out->reason[pos - 1].contribution) < a)
-            pos--;
-        int last = n < k ? n : k - 1;
-        for (int r = last; r > pos; r--)
-            out->reason[r] = out->reason[r - 1];
-        out->reason[pos].col = d->feat_col[q];
-        out->reason[pos].contribution = c;
+        int pos = n < k ? n : k - 1; /* when full, the k-th gives way */
+        for (; pos > 0 && top_a[pos - 1] < a; pos--) {
+            top_a[pos] = top_a[pos - 1];
+            top_q[pos] = top_q[pos - 1];
+        }
+        top_a[pos] = a;
+        top_q[pos] = (int) q;
         if (n < k)
             n++;
         if (n == k)
-            floor_a = fabs(out->reason[k - 1].contribution);
+            floor_a = top_a[k - 1];
+    }
+    for (int r = 0; r < n; r++) {
+        out->reason[r].col = d->feat_col[top_q[r]];
+        out->reason[r].contribution = contrib[top_q[r]];
     }
     out->nreasons = (uint8_t) n;
 }

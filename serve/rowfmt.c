@@ -63,7 +63,8 @@ static char *w_uint(char *o, uint64_t v)
 }
 
 /* v with exactly `dec` decimals, rounded half away from zero; at most
- * FIXED_MAX bytes. */
+ * FIXED_MAX bytes. The digits of round(|v| * 10^dec) are written from the
+ * right, with the point `dec` digits in and at least one digit before it. */
 static char *w_fixed(char *o, double v, int dec)
 {
     static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
@@ -71,20 +72,19 @@ static char *w_fixed(char *o, double v, int dec)
         int k = snprintf(o, FIXED_MAX, "%.*f", dec, v);
         return o + (k < 0 ? 0 : k < FIXED_MAX ? k : FIXED_MAX - 1);
     }
-    double r = round(fabs(v) * scale[dec]);
-    uint64_t u = (uint64_t) r, unit = (uint64_t) scale[dec];
+    uint64_t u = (uint64_t) round(fabs(v) * scale[dec]);
     if (v < 0 && u)
         *o++ = '-';
-    o = w_uint(o, u / unit);
-    if (!dec)
-        return o;
-    *o++ = '.';
-    uint64_t frac = u % unit;
-    for (int k = dec - 1; k >= 0; k--) {
-        o[k] = (char) ('0' + frac % 10);
-        frac /= 10;
-    }
-    return o + dec;
+    char tmp[32], *end = tmp + sizeof tmp, *p = end;
+    int k = 0;
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+        if (++k == dec)
+            *--p = '.';
+    } while (u || k <= dec);
+    memcpy(o, p, (size_t) (end - p));
+    return o + (end - p);
 }
 
 /* A CSV field: at most 2n + 2 bytes. */

@@ -10,3 +10,7 @@ add_test(NAME fuzz_request_replay
          COMMAND fuzz_request_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/request)
 
 pf_unit_test(test_fields unit/test_fields.c)
+
+# The output rows' number formatting (serve/rowfmt.c).
+pf_unit_test(test_rowfmt unit/test_rowfmt.c LIBS profil_serve)
+target_include_directories(test_rowfmt PRIVATE ${CMAKE_SOURCE_DIR}/serve)
