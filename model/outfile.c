@@ -175,6 +175,15 @@ nomem:
 int pf_outfile_write(pf_outfile *o, const void *buf, size_t n)
 {
     const unsigned char *p = buf;
+    /* A large piece of a plain file goes out as it is, not through the
+     * buffer: batch scoring writes hundreds of megabytes this way. */
+    if (!o->gzip && n >= OUT_BUF / 2 && !o->failed) {
+        if (o->used && drain(o, 0))
+            return PF_EIO;
+        o->failed = write_all(o->fd, p, n);
+        written(o, n);
+        return o->failed ? PF_EIO : 0;
+    }
     while (n > 0) {
         if (o->used == OUT_BUF && drain(o, 0))
             return PF_EIO;

@@ -512,6 +512,42 @@ static size_t count_entries(void **state)
     return k;
 }
 
+/* Pieces small and large (past the buffer, written as they are) across
+ * several write-behind windows: the file holds exactly what was written. */
+static void test_outfile_large_pieces(void **state)
+{
+    char *p = path_in(state, "big.csv");
+    pf_outfile *o;
+    pf_error err;
+    enum { TOTAL = 20 << 20 };
+    static const size_t piece[] = {1, 700000, 3, 1 << 20, 524288, 17, 524287, 2 << 20};
+    unsigned char *want = malloc(TOTAL);
+    assert_non_null(want);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < TOTAL; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        want[i] = (unsigned char) (x >> 56);
+    }
+    assert_int_equal(pf_outfile_open(&o, p, &err), 0);
+    size_t at = 0;
+    for (size_t k = 0; at < TOTAL; k++) {
+        size_t n = piece[k % (sizeof piece / sizeof *piece)];
+        if (n > TOTAL - at)
+            n = TOTAL - at;
+        assert_int_equal(pf_outfile_write(o, want + at, n), 0);
+        at += n;
+    }
+    assert_int_equal(pf_outfile_commit(o, &err), 0);
+    size_t n;
+    char *got = read_file(p, &n);
+    assert_int_equal(n, TOTAL);
+    assert_memory_equal(got, want, TOTAL);
+    free(got);
+    free(want);
+    unlink(p);
+    free(p);
+}
+
 static void test_outfile_atomic(void **state)
 {
     char *p = path_in(state, "result.csv");
@@ -643,6 +679,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_valid, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_table_errors, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_csvout_quoting, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(test_outfile_large_pieces, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_outfile_atomic, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_outfile_large_and_gzip, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_outfile_errors, dir_setup, dir_teardown),
