@@ -75,14 +75,28 @@ static char *w_fixed(char *o, double v, int dec)
     uint64_t u = (uint64_t) round(fabs(v) * scale[dec]);
     if (v < 0 && u)
         *o++ = '-';
+    /* Two digits at a time while the point is not among them. */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     char tmp[32], *end = tmp + sizeof tmp, *p = end;
     int k = 0;
-    do {
+    for (;;) {
+        if (u >= 100 && (k + 2 < dec || k >= dec)) {
+            p -= 2;
+            memcpy(p, pairs + 2 * (u % 100), 2);
+            u /= 100;
+            k += 2;
+            continue;
+        }
         *--p = (char) ('0' + u % 10);
         u /= 10;
         if (++k == dec)
             *--p = '.';
-    } while (u || k <= dec);
+        if (!u && k > dec)
+            break;
+    }
     memcpy(o, p, (size_t) (end - p));
     return o + (end - p);
 }
