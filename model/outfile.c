@@ -32,18 +32,14 @@ struct pf_outfile {
     int failed; /* errno of the first failure, 0 if none */
     z_stream zs;
     size_t used;
+    int behind;                /* pf_outfile_write_behind */
     uint64_t written, started; /* bytes written to fd; of those, with write-back started */
     unsigned char *buf;
     unsigned char *zbuf;
 };
 
-/* An output of tens of millions of rows should not take its size in page
- * cache, nor make the kernel find that many fresh pages: once a window of
- * WRITE_BEHIND bytes has been written, its write-back is started, and the
- * window before it, by then on its way to disk, is waited for and dropped
- * from the cache. The cache then recycles a few windows' worth of pages,
- * and the final fsync has little left to do. Only regular files; errors
- * are ignored (the data is written either way). */
+/* See pf_outfile_write_behind. Errors are ignored: the data is written
+ * either way. */
 static void write_behind(pf_outfile *o)
 {
 #if defined(__linux__)
@@ -82,7 +78,7 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 static void written(pf_outfile *o, size_t n)
 {
     o->written += n;
-    if (o->tmp_path)
+    if (o->behind && o->tmp_path)
         write_behind(o);
 }
 
@@ -170,6 +166,11 @@ int pf_outfile_open(pf_outfile **out, const char *path, pf_error *err)
 nomem:
     pf_outfile_abort(o);
     return pf_error_set(err, PF_ENOMEM, "out of memory opening %s", path);
+}
+
+void pf_outfile_write_behind(pf_outfile *o)
+{
+    o->behind = 1;
 }
 
 int pf_outfile_write(pf_outfile *o, const void *buf, size_t n)

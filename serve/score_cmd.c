@@ -489,6 +489,7 @@ static int run(score_opts *so)
     exit_code = PF_EXIT_FAIL;
     if (pf_drift_new(&drift, model, &err) || pf_outfile_open(&out, so->output, &err))
         goto fail;
+    pf_outfile_write_behind(out); /* hundreds of megabytes, read later if at all */
     /* The output's id: SHA-256 of its text as written (before any gzip). */
     pf_sha256 out_hash;
     pf_sha256_init(&out_hash);

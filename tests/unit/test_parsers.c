@@ -513,7 +513,8 @@ static size_t count_entries(void **state)
 }
 
 /* Pieces small and large (past the buffer, written as they are) across
- * several write-behind windows: the file holds exactly what was written. */
+ * several write-behind windows, with write-behind and without: the file
+ * holds exactly what was written. */
 static void test_outfile_large_pieces(void **state)
 {
     char *p = path_in(state, "big.csv");
@@ -528,21 +529,25 @@ static void test_outfile_large_pieces(void **state)
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         want[i] = (unsigned char) (x >> 56);
     }
-    assert_int_equal(pf_outfile_open(&o, p, &err), 0);
-    size_t at = 0;
-    for (size_t k = 0; at < TOTAL; k++) {
-        size_t n = piece[k % (sizeof piece / sizeof *piece)];
-        if (n > TOTAL - at)
-            n = TOTAL - at;
-        assert_int_equal(pf_outfile_write(o, want + at, n), 0);
-        at += n;
+    for (int behind = 0; behind < 2; behind++) {
+        assert_int_equal(pf_outfile_open(&o, p, &err), 0);
+        if (behind)
+            pf_outfile_write_behind(o);
+        size_t at = 0;
+        for (size_t k = 0; at < TOTAL; k++) {
+            size_t n = piece[(k + (size_t) behind) % (sizeof piece / sizeof *piece)];
+            if (n > TOTAL - at)
+                n = TOTAL - at;
+            assert_int_equal(pf_outfile_write(o, want + at, n), 0);
+            at += n;
+        }
+        assert_int_equal(pf_outfile_commit(o, &err), 0);
+        size_t n;
+        char *got = read_file(p, &n);
+        assert_int_equal(n, TOTAL);
+        assert_memory_equal(got, want, TOTAL);
+        free(got);
     }
-    assert_int_equal(pf_outfile_commit(o, &err), 0);
-    size_t n;
-    char *got = read_file(p, &n);
-    assert_int_equal(n, TOTAL);
-    assert_memory_equal(got, want, TOTAL);
-    free(got);
     free(want);
     unlink(p);
     free(p);

@@ -25,6 +25,14 @@ typedef struct pf_outfile pf_outfile;
  * handle until pf_outfile_commit() or pf_outfile_abort(). */
 int pf_outfile_open(pf_outfile **out, const char *path, pf_error *err);
 
+/* For a large file that is written once and read later, if at all (scored
+ * rows): each 8 MiB written has its write-back started and the window
+ * before it, by then on disk, is dropped from the page cache. The file then
+ * takes a few windows of cache instead of its size, and the kernel
+ * recycles those pages instead of finding fresh ones for every byte. Off
+ * by default; no effect on standard output. */
+void pf_outfile_write_behind(pf_outfile *o);
+
 /* Appends n bytes. Errors are sticky and reported again by commit. */
 int pf_outfile_write(pf_outfile *o, const void *buf, size_t n);
 
