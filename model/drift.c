@@ -10,12 +10,14 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FLOOR     1e-4
 #define MAX_EDGES 32
+#define SMALL     4096 /* whole numbers below this are binned by table */
 
 typedef struct dfeature {
     int col;
@@ -25,6 +27,7 @@ typedef struct dfeature {
     double *expected; /* nbins + 1 shares */
     int64_t *count;   /* nbins + 1 */
     char **label;     /* nbins + 1 bin names */
+    uint8_t *small;   /* numeric: the bin of each whole number 0..SMALL-1 */
 } dfeature;
 
 struct pf_drift {
@@ -41,6 +44,7 @@ static void feature_free(dfeature *f)
     free(f->label);
     free(f->expected);
     free(f->count);
+    free(f->small);
 }
 
 void pf_drift_free(pf_drift *d)
@@ -59,6 +63,27 @@ static int alloc_bins(dfeature *f)
     f->count = calloc(f->nbins + 1, sizeof *f->count);
     f->label = calloc(f->nbins + 1, sizeof *f->label);
     return f->expected && f->count && f->label ? 0 : -1;
+}
+
+/* The bin of a non-missing value: the number of edges below it, counted
+ * without branches (edges ascend), which a scan's exit would miss. */
+static size_t bin_of(const dfeature *f, double x)
+{
+    size_t b = 0;
+    for (size_t e = 0; e + 1 < f->nbins; e++)
+        b += x > f->edge[e];
+    return b;
+}
+
+/* Counts of days and periods, most numeric features, are whole numbers:
+ * their bins are looked up, computed once by bin_of. */
+static int build_small(dfeature *f)
+{
+    if (!(f->small = malloc(SMALL)))
+        return -1;
+    for (int x = 0; x < SMALL; x++)
+        f->small[x] = (uint8_t) bin_of(f, (double) x);
+    return 0;
 }
 
 static char *label_of(const char *fmt, double a, double b)
@@ -102,6 +127,8 @@ static int read_feature(const pf_schema *s, const char *name, json_t *dist, dfea
             return -1;
         for (size_t b = 0; b < ne; b++)
             f->edge[b] = json_number_value(json_array_get(edges, b));
+        if (build_small(f))
+            return -1;
         for (size_t b = 0; b <= ne; b++) {
             f->expected[b] = json_number_value(json_array_get(shares, b));
             f->label[b] = b == 0    ? label_of("<= %g", f->edge[0], 0)
@@ -166,7 +193,7 @@ int pf_drift_clone_empty(const pf_drift *src, pf_drift **out, pf_error *err)
         b->numeric = a->numeric;
         b->nbins = a->nbins;
         memcpy(b->edge, a->edge, sizeof b->edge);
-        if (alloc_bins(b))
+        if (alloc_bins(b) || (b->numeric && build_small(b)))
             goto oom;
         memcpy(b->expected, a->expected, (a->nbins + 1) * sizeof *a->expected);
         for (size_t i = 0; i <= a->nbins; i++)
@@ -191,17 +218,13 @@ void pf_drift_add(pf_drift *d, const pf_frame *fr, size_t first, size_t n)
             continue;
         }
         const double *num = fr->col[f->col].num + first;
-        size_t ne = f->nbins - 1;
         for (size_t i = 0; i < n; i++) {
             double x = num[i];
-            /* Edges ascend, so the bin is the number of edges below x:
-             * counted without branches, which a scan's exit would miss. */
             size_t b = f->nbins; /* missing */
-            if (x == x) {
-                b = 0;
-                for (size_t e = 0; e < ne; e++)
-                    b += x > f->edge[e];
-            }
+            if (x >= 0 && x < SMALL && x == (double) (int) x)
+                b = f->small[(int) x];
+            else if (x == x)
+                b = bin_of(f, x);
             f->count[b]++;
         }
     }
