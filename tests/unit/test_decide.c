@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "profil/decide.h"
+#include "profil/drift.h"
 #include "profil/encode.h"
 #include "profil/model.h"
 #include "profil/policy.h"
@@ -1743,6 +1744,108 @@ static void same_decision(const pf_decision *a, const pf_decision *b, size_t row
     }
 }
 
+/* The PSI of a batch of 1000 rows that all hold x in `feature` (every
+ * other column missing), from the drift accumulator. */
+static double drift_psi_of(pf_drift *proto, const char *feature, double x)
+{
+    enum { N = 1000 };
+    pf_error err;
+    pf_frame *f;
+    assert_int_equal(pf_frame_new(&f, S, N, 0, NULL, &err), 0);
+    for (size_t c = 0; c < S->ncols; c++)
+        for (size_t i = 0; i < N; i++) {
+            if (f->col[c].num)
+                f->col[c].num[i] = NAN;
+            if (f->col[c].cat)
+                f->col[c].cat[i] = -1;
+            if (f->col[c].str)
+                f->col[c].str[i] = (pf_strref){PF_STR_MISSING, 0};
+        }
+    int col = pf_schema_find(S, feature);
+    assert_true(col >= 0);
+    for (size_t i = 0; i < N; i++)
+        f->col[col].num[i] = x;
+    f->n = N;
+    pf_drift *d;
+    assert_int_equal(pf_drift_clone_empty(proto, &d, &err), 0);
+    pf_drift_add(d, f, 0, N);
+    double psi = NAN;
+    for (size_t k = 0; k < pf_drift_features(d); k++) {
+        pf_drift_result r;
+        pf_drift_result_get(d, k, &r);
+        if (!strcmp(r.feature, feature))
+            psi = r.psi;
+    }
+    pf_drift_free(d);
+    pf_frame_free(f);
+    return psi;
+}
+
+/* The PSI of a batch entirely in bin `bin` (the last index: missing) by
+ * the formula of drift.h, from the shares in the model file. */
+static double psi_all_in(const char *feature, size_t bin)
+{
+    json_t *dist = json_object_get(json_object_get(G.m->meta, "distributions"), feature);
+    json_t *shares = json_object_get(json_object_get(dist, "bins"), "shares");
+    size_t nb = json_array_size(shares);
+    assert_true(nb > 0 && bin <= nb);
+    double psi = 0;
+    for (size_t b = 0; b <= nb; b++) {
+        double e = b < nb ? json_number_value(json_array_get(shares, b))
+                          : json_number_value(json_object_get(dist, "missing_share"));
+        e = e > 1e-4 ? e : 1e-4;
+        double a = b == bin ? 1 : 1e-4;
+        psi += (a - e) * log(a / e);
+    }
+    return psi;
+}
+
+/* Numeric drift bins are (a, b] between the stored edges, for whole
+ * numbers (looked up) and others, below the table's range and above it.
+ * The edges are the bundled model's: alder 23, 27, 31, 35, 39, 44, 49,
+ * 54, 59; antal_tidigare_perioder 0, 1, 2, 3, 5. */
+static void test_drift_bins(void **state)
+{
+    pf_drift *d;
+    pf_error err;
+    assert_int_equal(pf_drift_new(&d, G.m, &err), 0);
+    static const struct {
+        const char *feature;
+        double x;
+        size_t bin; /* 0: <= first edge; 10 for alder: missing */
+    } cases[] = {
+        {"alder", 23, 0},
+        {"alder", 22.5, 0},
+        {"alder", -1, 0},
+        {"alder", -0.0, 0},
+        {"alder", 23.5, 1},
+        {"alder", 27, 1},
+        {"alder", 27.25, 2},
+        {"alder", 59, 8},
+        {"alder", 60, 9},
+        {"alder", 4095, 9},
+        {"alder", 4096, 9},
+        {"alder", 1e6, 9},
+        {"alder", NAN, 10},
+        {"antal_tidigare_perioder", 0, 0},
+        {"antal_tidigare_perioder", 0.5, 1},
+        {"antal_tidigare_perioder", 1, 1},
+        {"antal_tidigare_perioder", 4, 4},
+        {"antal_tidigare_perioder", 5, 4},
+        {"antal_tidigare_perioder", 6, 5},
+        {"antal_tidigare_perioder", NAN, 6},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        double got = drift_psi_of(d, cases[k].feature, cases[k].x);
+        double want = psi_all_in(cases[k].feature, cases[k].bin);
+        if (!(fabs(got - want) <= 1e-12 * want))
+            fail_msg("%s = %g: PSI %.17g, %.17g with all rows in bin %zu", cases[k].feature,
+                     cases[k].x, got, want, cases[k].bin);
+    }
+    pf_drift_free(d);
+    (void) state;
+}
+
 static void test_chunking_does_not_matter(void **state)
 {
     enum { N = 1000 };
@@ -1855,6 +1958,7 @@ static void test_chunking_does_not_matter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_drift_bins),
         cmocka_unit_test(test_reference_logit_and_features),
         cmocka_unit_test(test_profile_older_outside_europe_umea),
         cmocka_unit_test(test_profile_young_vasteras_job),
