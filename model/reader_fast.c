@@ -261,6 +261,32 @@ static int parse_value(const char *s, size_t n, int decimal, double *out)
     return pf_parse_number(s, n, decimal, out) == PF_NUM_OK ? 2 : 0;
 }
 
+/* pf_frame_store for a value, most of which are a few bytes (ids, codes):
+ * copied with fixed-size moves that stay within s[0, n), no call. */
+static int store_string(pf_frame *f, const char *s, size_t n, pf_strref *ref)
+{
+    size_t need = f->arena_len + n + 1;
+    if (n > 16 || need > f->arena_cap) /* the arena's capacity is below 4 GiB */
+        return pf_frame_store(f, s, n, ref);
+    char *d = f->arena + f->arena_len;
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+    d[n] = '\0';
+    ref->off = (uint32_t) f->arena_len;
+    ref->len = (uint32_t) n;
+    f->arena_len = need;
+    return 0;
+}
+
 static int store_missing(pf_frame *f, const fast_field *ff, size_t row)
 {
     pf_colbuf *cb = &f->col[ff->col];
@@ -276,7 +302,7 @@ static int store_missing(pf_frame *f, const fast_field *ff, size_t row)
             cb->str[row] = (pf_strref){PF_STR_MISSING, 0};
             return 0;
         }
-        return pf_frame_store(f, ff->miss.str, ff->miss.str_len, &cb->str[row]);
+        return store_string(f, ff->miss.str, ff->miss.str_len, &cb->str[row]);
     }
 }
 
@@ -291,7 +317,7 @@ static int fill_absent(pf_frame *f, const struct pf_fast_plan *pl, size_t row)
             cb->cat[row] = a->miss.cat;
         else if (!a->miss.str)
             cb->str[row] = (pf_strref){PF_STR_MISSING, 0};
-        else if (pf_frame_store(f, a->miss.str, a->miss.str_len, &cb->str[row]))
+        else if (store_string(f, a->miss.str, a->miss.str_len, &cb->str[row]))
             return -1;
     }
     return 0;
@@ -309,7 +335,7 @@ static int put_value(pf_reader *P, const struct pf_fast_plan *pl, const fast_fie
         (ff->screen_number ? pf_pnr_contains_number(s, n) : pf_pnr_contains(s, n)))
         return -1;
     if (ff->kind == FF_PASS)
-        return pf_frame_store(f, s, n, &f->pass[ff->col][row]) ? -1 : 0;
+        return store_string(f, s, n, &f->pass[ff->col][row]) ? -1 : 0;
     if (n < 64 && (pl->missing_lengths >> n & 1) && pf_reader_is_missing(P, s, n)) {
         if (ff->kind == FF_IGNORE)
             return 0;
@@ -345,7 +371,7 @@ static int put_value(pf_reader *P, const struct pf_fast_plan *pl, const fast_fie
             if (!ok)
                 return -1;
         }
-        return pf_frame_store(f, s, n, &f->col[ff->col].str[row]) ? -1 : 0;
+        return store_string(f, s, n, &f->col[ff->col].str[row]) ? -1 : 0;
     }
     default:
         return 0;

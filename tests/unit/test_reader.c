@@ -1742,10 +1742,24 @@ static void test_ordinary_records_match_serial(void **state)
         "grund", "G", "F", "fortsattning", "grundläggande", "x", "saknas", "fortsätt", ""};
     static const char *const klar[] = {"ja", "J", "nej", "N", "", "maybe", "JA"};
     static const char *const vikt[] = {"0,5", "2", "2,0000001", "1,25", "", "saknas", "0,49", "1"};
-    static const char *const extra[] = {
-        "anything",   "811218-9876", "19811218-9876", "\xc3\x85\xc3\x84",
-        "\xff",       "8112189876",  "a\tb",          "",
-        "1234567890", " lead",       "trail "};
+    static const char *const extra[] = {"anything",
+                                        "811218-9876",
+                                        "19811218-9876",
+                                        "\xc3\x85\xc3\x84",
+                                        "\xff",
+                                        "8112189876",
+                                        "a\tb",
+                                        "",
+                                        "1234567890",
+                                        " lead",
+                                        "trail ",
+                                        "z",
+                                        "ab",
+                                        "abc",
+                                        "seventy",
+                                        "ninechars",
+                                        "sixteen-chars-xy",
+                                        "seventeen-chars-x"};
     const char *const *cols[] = {timmar, ort, kurskod, niva, klar, vikt, extra};
     const size_t ncol[] = {sizeof timmar / sizeof *timmar,   sizeof ort / sizeof *ort,
                            sizeof kurskod / sizeof *kurskod, sizeof niva / sizeof *niva,
