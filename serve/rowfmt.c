@@ -80,7 +80,8 @@ static char *w_fixed(char *o, double v, int dec)
                                    "25262728293031323334353637383940414243444546474849"
                                    "50515253545556575859606162636465666768697071727374"
                                    "75767778798081828384858687888990919293949596979899";
-    char tmp[32], *end = tmp + sizeof tmp, *p = end;
+    char tmp[48], *end = tmp + 32, *p = end;
+    memset(end, 0, 16); /* copied below in 16-byte moves */
     int k = 0;
     for (;;) {
         if (u >= 100 && (k + 2 < dec || k >= dec)) {
@@ -97,8 +98,9 @@ static char *w_fixed(char *o, double v, int dec)
         if (!u && k > dec)
             break;
     }
-    memcpy(o, p, (size_t) (end - p));
-    return o + (end - p);
+    for (char *q = p; q < end; q += 16, o += 16)
+        memcpy(o, q, 16);
+    return o - (16 - (end - p) % 16) % 16;
 }
 
 /* A CSV field: at most 2n + 2 bytes. */
@@ -118,11 +120,28 @@ static char *w_csv(char *o, const char *s, size_t n)
     return o;
 }
 
-static char *w_str(char *o, const char *s)
+/* A prepared text: n rounded up to 16 bytes are written. */
+static char *w_text(char *o, const pf_rowfmt_text *t)
 {
-    size_t n = strlen(s);
-    memcpy(o, s, n);
-    return o + n;
+    for (size_t i = 0; i < t->n; i += 16)
+        memcpy(o + i, t->s + i, 16);
+    return o + t->n;
+}
+
+static int text_set(pf_rowfmt_text *t, const char *s, size_t n)
+{
+    if (!(t->s = calloc((n + 15) / 16 * 16 + 16, 1)))
+        return -1;
+    memcpy(t->s, s, n);
+    t->n = (uint32_t) n;
+    return 0;
+}
+
+static void texts_free(pf_rowfmt_text *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        free(t[i].s);
+    free(t);
 }
 
 static void put(pf_buf *b, const char *s, size_t n)
@@ -153,7 +172,7 @@ static void put_uint(pf_buf *b, uint64_t v)
 
 static void put_fixed(pf_buf *b, double v, int dec)
 {
-    if (!reserve(b, FIXED_MAX))
+    if (!reserve(b, FIXED_MAX + 16)) /* w_fixed moves 16 bytes at a time */
         b->n = (size_t) (w_fixed(b->p + b->n, v, dec) - b->p);
 }
 
@@ -197,8 +216,35 @@ static size_t csv_row_bound(const pf_rowfmt *rf)
     for (size_t c = 0; c < S->ncols; c++)
         if (strlen(S->cols[c].name) > name)
             name = strlen(S->cols[c].name);
-    return 3 * FIXED_MAX + 4 * 24 + 2 * pol->ntarget_groups + 2 * area + 2 + rule +
-           (size_t) rf->nreasons * (name + FIXED_MAX + 2) + 2 * 16 + 64;
+    /* Texts and fixed numbers are copied in 16-byte moves: 16 more each. */
+    return 3 * (FIXED_MAX + 16) + 4 * 24 + 2 * pol->ntarget_groups + 2 * area + 2 + 16 + rule + 16 +
+           (size_t) rf->nreasons * (name + 16 + FIXED_MAX + 16 + 2) + 2 * 16 + 64;
+}
+
+static int texts_init(pf_rowfmt *rf)
+{
+    const pf_policy *pol = pf_decider_policy(rf->d);
+    rf->col_text = calloc(rf->s->ncols + 1, sizeof *rf->col_text);
+    rf->area_text = calloc(pol->nareas + 1, sizeof *rf->area_text);
+    rf->rule_text = calloc(pol->nrules + 1, sizeof *rf->rule_text);
+    if (!rf->col_text || !rf->area_text || !rf->rule_text)
+        return -1;
+    for (size_t c = 0; c < rf->s->ncols; c++)
+        if (text_set(&rf->col_text[c], rf->s->cols[c].name, strlen(rf->s->cols[c].name)))
+            return -1;
+    for (size_t k = 0; k < pol->nareas; k++) {
+        const char *name = pol->areas[k].name;
+        size_t n = strlen(name);
+        char *csv = malloc(2 * n + 2);
+        int rc = !csv || text_set(&rf->area_text[k], csv, (size_t) (w_csv(csv, name, n) - csv));
+        free(csv);
+        if (rc)
+            return -1;
+    }
+    for (size_t k = 0; k < pol->nrules; k++)
+        if (text_set(&rf->rule_text[k], pol->rules[k].code, strlen(pol->rules[k].code)))
+            return -1;
+    return 0;
 }
 
 int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
@@ -211,6 +257,10 @@ int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
     rf->s = pf_decider_model(d)->schema;
     rf->nreasons = nreasons;
     rf->csv_bound = csv_row_bound(rf);
+    if (texts_init(rf)) {
+        pf_rowfmt_free(rf);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
     snprintf(rf->model_id, sizeof rf->model_id, "%.16s", pf_decider_model(d)->sha256);
     snprintf(rf->policy_id, sizeof rf->policy_id, "%.16s", pf_decider_policy(d)->sha256);
     if (!nnames)
@@ -247,6 +297,11 @@ int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
 
 void pf_rowfmt_free(pf_rowfmt *rf)
 {
+    if (rf->d) {
+        texts_free(rf->col_text, rf->s->ncols);
+        texts_free(rf->area_text, pf_decider_policy(rf->d)->nareas);
+        texts_free(rf->rule_text, pf_decider_policy(rf->d)->nrules);
+    }
     for (size_t k = 0; k < rf->npass; k++)
         free(rf->pass_name[k]);
     free(rf->pass_name);
@@ -354,7 +409,7 @@ static void row_csv(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
     }
     *o++ = ',';
     if (x->area >= 0)
-        o = w_csv(o, pol->areas[x->area].name, strlen(pol->areas[x->area].name));
+        o = w_text(o, &rf->area_text[x->area]);
     *o++ = ',';
     if (x->compensation_model)
         o = w_uint(o, (uint64_t) x->compensation_model);
@@ -365,11 +420,11 @@ static void row_csv(const pf_rowfmt *rf, pf_buf *b, const pf_frame *f, size_t i,
     *o++ = pf_decision_eligible(x) ? '1' : '0';
     *o++ = ',';
     if (!pf_decision_eligible(x))
-        o = w_str(o, pol->rules[x->failed_rule].code);
+        o = w_text(o, &rf->rule_text[x->failed_rule]);
     for (int k = 0; k < rf->nreasons; k++) {
         *o++ = ',';
         if (k < x->nreasons) {
-            o = w_str(o, S->cols[x->reason[k].col].name);
+            o = w_text(o, &rf->col_text[x->reason[k].col]);
             *o++ = ',';
             o = w_fixed(o, x->reason[k].contribution, 4);
         } else {

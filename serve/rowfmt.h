@@ -36,6 +36,13 @@ void pf_buf_json_str(pf_buf *b, const char *s, size_t n);
 
 enum { PF_ROWFMT_CSV, PF_ROWFMT_JSONL };
 
+/* A text written into every other CSV row, kept with 16 zero bytes after
+ * it so that it is copied in fixed 16-byte moves. */
+typedef struct pf_rowfmt_text {
+    char *s;
+    uint32_t n;
+} pf_rowfmt_text;
+
 typedef struct pf_rowfmt {
     int format;
     const pf_decider *d;
@@ -46,7 +53,10 @@ typedef struct pf_rowfmt {
     char **pass_name;
     char model_id[17]; /* first 16 hex digits of the model's SHA-256 */
     char policy_id[17];
-    size_t csv_bound; /* the most a CSV row takes besides its id and passthrough columns */
+    size_t csv_bound;          /* the most a CSV row takes besides its id and passthrough columns */
+    pf_rowfmt_text *col_text;  /* per schema column: its name (the reasons) */
+    pf_rowfmt_text *area_text; /* per policy area: its name as a CSV field */
+    pf_rowfmt_text *rule_text; /* per policy rule: its code */
 } pf_rowfmt;
 
 /* Sets up a formatter; names are passthrough column names, resolved
