@@ -6,6 +6,8 @@
  */
 #include "profil/gbdt.h"
 
+#include "gbdt_fast.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ void pf_gbdt_free(pf_gbdt *g)
     free(g->cover);
     free(g->step);
     free(g->depth);
+    pf_gbdt_fast_free(g->fast);
     free(g);
 }
 
@@ -63,6 +66,8 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
 {
     if (n == 0 || n > INT32_MAX / 2)
         return pf_error_set(err, PF_EINVAL, "tree %zu: %zu nodes", g->ntrees, n);
+    pf_gbdt_fast_free(g->fast);
+    g->fast = NULL;
     int32_t *parents = calloc(n, sizeof *parents), *order = malloc(n * sizeof *order);
     int32_t *newidx = malloc(n * sizeof *newidx);
     int rc = 0;
@@ -208,6 +213,8 @@ void pf_gbdt_truncate(pf_gbdt *g, size_t ntrees)
 {
     if (ntrees >= g->ntrees)
         return;
+    pf_gbdt_fast_free(g->fast);
+    g->fast = NULL;
     g->ntrees = ntrees;
     g->nnodes = g->root[ntrees];
     g->max_depth = 0;
@@ -285,8 +292,18 @@ static void lockstep(const pf_gbdt_step *st, const pf_gbdt_node *nd, size_t dept
     }
 }
 
+void pf_gbdt_compile(pf_gbdt *g)
+{
+    pf_gbdt_fast_free(g->fast);
+    g->fast = pf_gbdt_fast_build(g);
+}
+
 void pf_gbdt_predict(const pf_gbdt *g, const double *x, size_t n, double *logit)
 {
+    if (g->fast && pf_gbdt_fast_ntrees(g->fast) == g->ntrees) {
+        pf_gbdt_fast_predict(g->fast, g->base_score, x, n, logit);
+        return;
+    }
     size_t nf = g->nfeat;
     for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
         size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
@@ -648,6 +665,7 @@ int pf_gbdt_from_json(pf_gbdt **out, const json_t *root, const pf_schema *s, con
     for (size_t t = 0; t < json_array_size(trees); t++)
         if ((rc = read_tree(g, json_array_get(trees, t), t, path, err)))
             goto out;
+    pf_gbdt_compile(g);
 out:
     free(cols);
     free(mono);

@@ -1,6 +1,8 @@
 # Unit tests of gradient-boosted trees: the tree kernel and TreeSHAP against
 # hand-computed values, and the trainer (determinism, monotone constraints).
 pf_unit_test(test_gbdt ${CMAKE_CURRENT_LIST_DIR}/test_gbdt.c LIBS profil_train)
+# The compiled scoring layout against a plain walk of the nodes, bit for bit.
+pf_unit_test(test_gbdt_fast ${CMAKE_CURRENT_LIST_DIR}/test_gbdt_fast.c)
 
 # The model loader's fuzz corpus (tests/fuzz/fuzz_model.c), replayed with the
 # normal compiler.
