@@ -230,6 +230,23 @@ static int read_tree(pf_gbdt *g, const json_t *tree, size_t t, const int *xmap, 
         nodes[q].threshold = pf_xgboost_threshold(tf);
         nodes[q].default_left = dl != 0;
     }
+    /* A node's cover is its children's: XGBoost's sums agree to float
+     * rounding; anything else is not a model's (and would break the
+     * contributions' sum). The sums themselves are kept, so that the
+     * contributions add up to the logit exactly. */
+    for (size_t q = tail; q-- > 0;) {
+        if (nodes[q].left < 0)
+            continue;
+        double sum = cover[nodes[q].left] + cover[right[q]];
+        if (!(fabs(sum - cover[q]) <= 1e-3 * cover[q])) {
+            rc = pf_error_set(err, PF_EFORMAT,
+                              "%s: tree %zu, node %d: sum_hessian %g is not its children's sum "
+                              "%g",
+                              path, t, order[q], cover[q], sum);
+            goto out;
+        }
+        cover[q] = sum;
+    }
     char why[PF_ERROR_MAX];
     if ((rc = pf_gbdt_add_tree(g, tail, nodes, right, cover, err))) {
         snprintf(why, sizeof why, "%s", err ? err->message : "");

@@ -285,6 +285,8 @@ static void test_bad_trees(void **state)
     tree_refused("split_conditions", 0, json_real(1e39), "out of float range");
     tree_refused("split_conditions", 0, json_string("x"), "finite numbers");
     tree_refused("sum_hessian", 2, json_real(0), "not positive");
+    tree_refused("sum_hessian", 3, json_real(2.5),
+                 "node 1: sum_hessian 6 is not its children's sum 6.5");
     tree_refused("default_left", 0, json_string("yes"), "must be integers");
 }
 
