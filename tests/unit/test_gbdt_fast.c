@@ -13,7 +13,10 @@
  * the same bits as the plain walk's, for compiled and uncompiled
  * ensembles, in blocks of any size. Ensembles the layout cannot hold (255
  * distinct thresholds on a feature, a tree 11 levels deep) must still
- * score correctly by the node walk.
+ * score correctly by the node walk. TreeSHAP contributions from the
+ * per-leaf tables (model/gbdt_shap.c) must equal those of the path walk
+ * (algorithm 2, which tests/e2e/test_gbdt.sh checks against brute-force
+ * Shapley values) to 1e-12 and sum to the logit minus the expected value.
  */
 #include <float.h>
 #include <math.h>
@@ -175,6 +178,63 @@ static void check_rows(const pf_gbdt *g, size_t n, size_t step)
     free(eta);
 }
 
+static pf_gbdt *ensemble(size_t nfeat, double base);
+
+/* TreeSHAP contributions of n rows by the path walk (g uncompiled) and by
+ * the tables (after pf_gbdt_compile): the same values to rounding. */
+static void check_contributions(pf_gbdt *g, size_t n)
+{
+    size_t nf = g->nfeat;
+    double *x = malloc(n * nf * sizeof *x), *walk = malloc(n * nf * sizeof *walk);
+    double *tab = malloc(nf * sizeof *tab), *eta = malloc(n * sizeof *eta);
+    assert_true(x && walk && tab && eta);
+    for (size_t i = 0; i < n * nf; i++)
+        x[i] = row_value();
+    assert_null(g->shap);
+    double *ws = malloc(pf_gbdt_shap_workspace(g) * sizeof *ws);
+    for (size_t i = 0; i < n; i++)
+        eta[i] = pf_gbdt_contributions(g, x + i * nf, walk + i * nf, ws);
+    free(ws);
+    pf_gbdt_compile(g);
+    assert_non_null(g->shap);
+    ws = malloc(pf_gbdt_shap_workspace(g) * sizeof *ws);
+    double e = pf_gbdt_expected_value(g);
+    for (size_t i = 0; i < n; i++) {
+        double logit = pf_gbdt_contributions(g, x + i * nf, tab, ws), mag = 0, sum = 0;
+        assert_true(logit == eta[i]);
+        for (size_t j = 0; j < nf; j++)
+            mag += fabs(walk[i * nf + j]);
+        for (size_t j = 0; j < nf; j++) {
+            sum += tab[j];
+            if (!(fabs(tab[j] - walk[i * nf + j]) <= 1e-12 * (1 + mag)))
+                fail_msg("row %zu, feature %zu: tables %.17g, path walk %.17g", i, j, tab[j],
+                         walk[i * nf + j]);
+        }
+        if (!(fabs(sum - (logit - e)) <= 1e-12 * (1 + mag + fabs(logit))))
+            fail_msg("row %zu: contributions sum to %.17g, logit - expected %.17g", i, sum,
+                     logit - e);
+    }
+    free(ws);
+    free(x);
+    free(walk);
+    free(tab);
+    free(eta);
+}
+
+static void test_contributions(void **state)
+{
+    (void) state;
+    rng_state = 777;
+    make_pool();
+    for (int rep = 0; rep < 12; rep++) {
+        size_t nf = 1 + rnd() % 8, depth = 1 + rnd() % 9;
+        pf_gbdt *g = ensemble(nf, (unif() - 0.5) * 3);
+        add_trees(g, 1 + rnd() % 30, depth, pool, POOL);
+        check_contributions(g, 200);
+        pf_gbdt_free(g);
+    }
+}
+
 static pf_gbdt *ensemble(size_t nfeat, double base)
 {
     int cols[8] = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -318,10 +378,9 @@ static void test_deep_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_ensembles),
-        cmocka_unit_test(test_stumps_and_empty),
-        cmocka_unit_test(test_threshold_limit),
-        cmocka_unit_test(test_deep_tree),
+        cmocka_unit_test(test_random_ensembles), cmocka_unit_test(test_stumps_and_empty),
+        cmocka_unit_test(test_threshold_limit),  cmocka_unit_test(test_deep_tree),
+        cmocka_unit_test(test_contributions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

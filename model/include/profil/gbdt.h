@@ -84,6 +84,7 @@ typedef struct pf_gbdt {
     pf_gbdt_step *step;        /* per node: the scoring layout */
     uint16_t *depth;           /* per tree: its deepest leaf */
     struct pf_gbdt_fast *fast; /* the byte-compare layout (gbdt.c), or NULL */
+    struct pf_gbdt_shap *shap; /* per-leaf TreeSHAP tables (gbdt.c), or NULL */
 } pf_gbdt;
 
 /* An empty ensemble (no trees, logit = base_score) over nfeat features,
@@ -103,10 +104,14 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *nodes, const int3
 
 /* Builds the byte-compare scoring layout of the trees added so far, which
  * pf_gbdt_predict() then walks (the same logits, bit for bit, several
- * times faster). Call it once the ensemble is complete: adding or dropping
- * trees discards the layout. An ensemble the layout cannot hold (more than
- * 254 distinct thresholds on one feature, trees over 10 levels deep) and
- * one never compiled are scored by walking the nodes. */
+ * times faster), and the per-leaf TreeSHAP tables pf_gbdt_contributions()
+ * then uses (the same values to rounding, in O(leaves x depth) per tree
+ * instead of O(leaves x depth^2)). Call it once the ensemble is complete:
+ * adding or dropping trees discards both. An ensemble the layout cannot
+ * hold (more than 254 distinct thresholds on one feature, trees over 10
+ * levels deep) is scored by walking the nodes; one the tables cannot hold
+ * (a leaf with over 10 distinct features on its path, over 2^23 entries)
+ * is explained by walking the paths; so is one never compiled. */
 void pf_gbdt_compile(pf_gbdt *g);
 
 /* Drops all trees after the first ntrees. */
