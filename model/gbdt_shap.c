@@ -129,7 +129,7 @@ static int add_leaf(builder *b, int32_t k, size_t n)
         reserve((void **) &sh->step_node, &sh->capstep, sh->nstep + n, sizeof *sh->step_node) ||
         reserve((void **) &sh->step_bits, &sh->capbits, sh->nstep + n, sizeof *sh->step_bits) ||
         reserve((void **) &sh->feat, &sh->capfeat, sh->nfeat + d, sizeof *sh->feat) ||
-        reserve((void **) &sh->coef, &sh->capcoef, sh->nfeat + d, sizeof *sh->coef) ||
+        reserve((void **) &sh->coef, &sh->capcoef, 2 * (sh->nfeat + d), sizeof *sh->coef) ||
         reserve((void **) &sh->table, &sh->captable, sh->ntable + nt, sizeof *sh->table))
         return -1;
     double v = b->nd[k].value;
@@ -174,7 +174,8 @@ static int add_leaf(builder *b, int32_t k, size_t n)
     }
     for (size_t i = 0; i < d; i++) {
         sh->feat[sh->nfeat + i] = uniq[i];
-        sh->coef[sh->nfeat + i] = v * (1 - z[i]) / z[i];
+        sh->coef[2 * (sh->nfeat + i)] = -v;
+        sh->coef[2 * (sh->nfeat + i) + 1] = v * (1 - z[i]) / z[i];
     }
     sh->nstep += n;
     sh->nfeat += d;
@@ -246,10 +247,10 @@ void pf_gbdt_shap_add(const pf_gbdt_shap *sh, const pf_gbdt *g, const double *x,
             unsigned Q = ((1u << L->d) - 1) & ~failed;
             const double *H = sh->table + L->table;
             const int16_t *f = sh->feat + L->feat;
-            const double *a = sh->coef + L->feat;
-            double out = -L->v * H[Q];
+            const double *a = sh->coef + 2 * (size_t) L->feat;
+            /* Without a branch: H(Q \ {i}) is H(Q) for i outside Q. */
             for (unsigned i = 0; i < L->d; i++)
-                phi[f[i]] += Q >> i & 1 ? a[i] * H[Q ^ 1u << i] : out;
+                phi[f[i]] += a[2 * i + (Q >> i & 1)] * H[Q & ~(1u << i)];
         }
     }
 }
