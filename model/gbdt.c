@@ -476,7 +476,7 @@ size_t pf_gbdt_shap_workspace(const pf_gbdt *g)
         if (g->root[t + 1] - g->root[t] > maxn)
             maxn = g->root[t + 1] - g->root[t];
     size_t walk = (d * (d + 1) / 2 + d) * (sizeof(path_elem) / sizeof(double));
-    size_t table = (maxn + sizeof(double) - 1) / sizeof(double);
+    size_t table = (maxn * sizeof(uint16_t) + sizeof(double) - 1) / sizeof(double);
     return walk > table ? walk : table;
 }
 
@@ -489,7 +489,7 @@ double pf_gbdt_contributions(const pf_gbdt *g, const double *x, double *phi, dou
             const pf_gbdt_node *nd = g->node + g->root[t];
             logit += nd[leaf_of(nd, x)].value;
         }
-        pf_gbdt_shap_add(g->shap, g, x, phi, (uint8_t *) ws);
+        pf_gbdt_shap_add(g->shap, g, x, phi, (uint16_t *) ws);
         return logit;
     }
     for (size_t t = 0; t < g->ntrees; t++) {

@@ -17,8 +17,11 @@
  *   H(Q) = sum over S in Q of w(|S|) prod_{j in P\S} z_j     (all Q in P)
  *
  * the leaf adds v (1 - z_i) / z_i * H(Q \ {i}) to i in Q and -v H(Q) to i
- * outside Q. For a row: one comparison per internal node of the tree (its
- * direction), then per leaf the bits of Q from its path and d additions.
+ * outside Q. For a row, one pass over a tree's nodes (children after
+ * parents) carries down each node the features whose splits the row has
+ * left on the way there (a feature's index on a path is the order of its
+ * first split from the root, so it is the same for every leaf below a
+ * node); at a leaf that gives Q, and d additions follow.
  */
 #include "gbdt_shap.h"
 
@@ -33,9 +36,7 @@
 #define SHAP_MAX_TABLE ((size_t) 1 << 23)
 
 typedef struct leafrec {
-    double v;
-    uint32_t step, feat, table; /* offsets into the step, feature and table arrays */
-    uint16_t nsteps;
+    uint32_t feat, table; /* offsets into the feature and table arrays */
     uint8_t d;
 } leafrec;
 
@@ -44,9 +45,9 @@ struct pf_gbdt_shap {
     size_t *tree_leaf; /* ntrees + 1 offsets into leaf */
     leafrec *leaf;
     size_t nleaf, capleaf;
-    int32_t *step_node; /* per path step: the node (index within its tree) */
-    uint8_t *step_bits; /* per path step: bit 7 = goes right, bits 0-6 = local feature */
-    size_t nstep, capstep, capbits;
+    int32_t *aux;  /* per node of g: internal, the local index of its feature on the
+                      paths through it (first appearance from the root); leaf, its
+                      record in leaf (-1 for a tree that is one leaf) */
     int16_t *feat; /* per leaf and local feature: the model's feature */
     double *coef;  /* ... v (1 - z_i) / z_i */
     size_t nfeat, capfeat, capcoef;
@@ -60,8 +61,7 @@ void pf_gbdt_shap_free(pf_gbdt_shap *sh)
         return;
     free(sh->tree_leaf);
     free(sh->leaf);
-    free(sh->step_node);
-    free(sh->step_bits);
+    free(sh->aux);
     free(sh->feat);
     free(sh->coef);
     free(sh->table);
@@ -93,9 +93,9 @@ typedef struct builder {
     pf_gbdt_shap *sh;
     const pf_gbdt_node *nd;
     const double *cover;
+    int32_t *aux; /* the tree's part of sh->aux */
     int32_t path_node[PF_GBDT_MAX_DEPTH + 1];
     uint8_t path_right[PF_GBDT_MAX_DEPTH + 1];
-    double w[SHAP_MAX_D];
 } builder;
 
 /* The leaf at the end of the path of n steps. */
@@ -121,13 +121,13 @@ static int add_leaf(builder *b, int32_t k, size_t n)
         z[i] *= b->cover[child] / b->cover[b->path_node[s]];
         local[s] = (uint8_t) i;
     }
-    if (d == 0)
-        return 0; /* a tree that is one leaf adds nothing */
+    if (d == 0) {
+        b->aux[k] = -1; /* a tree that is one leaf adds nothing */
+        return 0;
+    }
     size_t nt = (size_t) 1 << d;
     if (sh->ntable + nt > SHAP_MAX_TABLE ||
         reserve((void **) &sh->leaf, &sh->capleaf, sh->nleaf + 1, sizeof *sh->leaf) ||
-        reserve((void **) &sh->step_node, &sh->capstep, sh->nstep + n, sizeof *sh->step_node) ||
-        reserve((void **) &sh->step_bits, &sh->capbits, sh->nstep + n, sizeof *sh->step_bits) ||
         reserve((void **) &sh->feat, &sh->capfeat, sh->nfeat + d, sizeof *sh->feat) ||
         reserve((void **) &sh->coef, &sh->capcoef, 2 * (sh->nfeat + d), sizeof *sh->coef) ||
         reserve((void **) &sh->table, &sh->captable, sh->ntable + nt, sizeof *sh->table))
@@ -161,23 +161,20 @@ static int add_leaf(builder *b, int32_t k, size_t n)
         }
         H[Q] = h;
     }
+    /* The internal nodes' local indices are those of the path (the same
+     * for every leaf below them). */
+    for (size_t s = 0; s < n; s++)
+        b->aux[b->path_node[s]] = local[s];
+    b->aux[k] = (int32_t) sh->nleaf;
     leafrec *L = &sh->leaf[sh->nleaf++];
-    L->v = v;
-    L->step = (uint32_t) sh->nstep;
     L->feat = (uint32_t) sh->nfeat;
     L->table = (uint32_t) sh->ntable;
-    L->nsteps = (uint16_t) n;
     L->d = (uint8_t) d;
-    for (size_t s = 0; s < n; s++) {
-        sh->step_node[sh->nstep + s] = b->path_node[s];
-        sh->step_bits[sh->nstep + s] = (uint8_t) (b->path_right[s] << 7 | local[s]);
-    }
     for (size_t i = 0; i < d; i++) {
         sh->feat[sh->nfeat + i] = uniq[i];
         sh->coef[2 * (sh->nfeat + i)] = -v;
         sh->coef[2 * (sh->nfeat + i) + 1] = v * (1 - z[i]) / z[i];
     }
-    sh->nstep += n;
     sh->nfeat += d;
     sh->ntable += nt;
     return 0;
@@ -203,7 +200,8 @@ pf_gbdt_shap *pf_gbdt_shap_build(const pf_gbdt *g)
         return NULL;
     pf_gbdt_shap *sh = calloc(1, sizeof *sh);
     builder *b = malloc(sizeof *b);
-    if (!sh || !b || !(sh->tree_leaf = malloc((g->ntrees + 1) * sizeof *sh->tree_leaf)))
+    if (!sh || !b || !(sh->tree_leaf = malloc((g->ntrees + 1) * sizeof *sh->tree_leaf)) ||
+        !(sh->aux = malloc((g->nnodes ? g->nnodes : 1) * sizeof *sh->aux)))
         goto fail;
     sh->ntrees = g->ntrees;
     b->sh = sh;
@@ -211,6 +209,7 @@ pf_gbdt_shap *pf_gbdt_shap_build(const pf_gbdt *g)
         sh->tree_leaf[t] = sh->nleaf;
         b->nd = g->node + g->root[t];
         b->cover = g->cover + g->root[t];
+        b->aux = sh->aux + g->root[t];
         if (walk(b, 0, 0))
             goto fail;
     }
@@ -224,27 +223,29 @@ fail:
 }
 
 void pf_gbdt_shap_add(const pf_gbdt_shap *sh, const pf_gbdt *g, const double *x, double *phi,
-                      uint8_t *right)
+                      uint16_t *failed)
 {
     for (size_t t = 0; t < sh->ntrees; t++) {
-        const pf_gbdt_node *nd = g->node + g->root[t];
-        size_t n = g->root[t + 1] - g->root[t];
         if (sh->tree_leaf[t] == sh->tree_leaf[t + 1])
             continue;
+        const pf_gbdt_node *nd = g->node + g->root[t];
+        const int32_t *aux = sh->aux + g->root[t];
+        size_t n = g->root[t + 1] - g->root[t];
+        /* failed[k]: the local features whose splits the row leaves on the
+         * way to node k (children come after their parent). */
+        failed[0] = 0;
         for (size_t k = 0; k < n; k++) {
             const pf_gbdt_node *p = &nd[k];
-            double v = x[p->feature < 0 ? 0 : p->feature];
-            int left = (v < p->threshold) | ((v != v) & p->default_left);
-            right[k] = (uint8_t) !left;
-        }
-        for (size_t l = sh->tree_leaf[t]; l < sh->tree_leaf[t + 1]; l++) {
-            const leafrec *L = &sh->leaf[l];
-            const int32_t *sn = sh->step_node + L->step;
-            const uint8_t *sb = sh->step_bits + L->step;
-            unsigned failed = 0;
-            for (size_t s = 0; s < L->nsteps; s++)
-                failed |= (unsigned) (right[sn[s]] != (sb[s] >> 7)) << (sb[s] & 127);
-            unsigned Q = ((1u << L->d) - 1) & ~failed;
+            if (p->left >= 0) {
+                double v = x[p->feature];
+                unsigned left = (v < p->threshold) | ((v != v) & p->default_left);
+                unsigned bit = 1u << aux[k];
+                failed[p->left] = (uint16_t) (failed[k] | (bit & (left - 1)));
+                failed[p->left + 1] = (uint16_t) (failed[k] | (bit & -left));
+                continue;
+            }
+            const leafrec *L = &sh->leaf[aux[k]];
+            unsigned Q = ((1u << L->d) - 1) & ~(unsigned) failed[k];
             const double *H = sh->table + L->table;
             const int16_t *f = sh->feat + L->feat;
             const double *a = sh->coef + 2 * (size_t) L->feat;

@@ -25,9 +25,9 @@ void pf_gbdt_shap_free(pf_gbdt_shap *sh);
 size_t pf_gbdt_shap_ntrees(const pf_gbdt_shap *sh);
 
 /* Adds the TreeSHAP contributions of row x (nfeat values) to phi, tree by
- * tree in tree order; right is a workspace of a byte per node of the
+ * tree in tree order; failed is a workspace of 16 bits per node of the
  * largest tree. */
 void pf_gbdt_shap_add(const pf_gbdt_shap *sh, const pf_gbdt *g, const double *x, double *phi,
-                      uint8_t *right);
+                      uint16_t *failed);
 
 #endif
