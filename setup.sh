@@ -27,8 +27,10 @@ packages=(build-essential cmake pkg-config libcsv-dev libcmocka-dev libgsl-dev
 # What the test suite needs in addition: clang for the fuzz targets, python3
 # for the parameter-recovery check against the generator's ground truth,
 # python3-nbformat to validate the notebooks of `profil report`, curl and
-# certtool (gnutls-bin) for the HTTP service's tests.
-test_packages=(clang libclang-rt-14-dev python3 python3-nbformat curl gnutls-bin)
+# certtool (gnutls-bin) for the HTTP service's tests, python3-xgboost for
+# the XGBoost import test.
+test_packages=(clang libclang-rt-14-dev python3 python3-nbformat curl gnutls-bin
+               python3-xgboost)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

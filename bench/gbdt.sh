@@ -83,7 +83,7 @@ awk -v pw="$p_wall" -v pc="$p_cpu" -v pr="$p_rss" -v vw="$v_wall" -v vc="$v_cpu"
     -v pa2="$(get profil_auc "$xgb")" -v hold="$holdout" -v rows="$rows" \
     -v kw="$(get predict_wall "$kern")" -v kc="$(get predict_cpu "$kern")" \
     -v xw="$(get predict "$xgb")" -v xpc="$(get predict_cpu "$xgb")" \
-    -v sw="$(get shap_wall "$kern")" -v sr="$(get shap_rows "$kern")" \
+    -v sw="$(get shap_wall "$kern")" -v sc="$(get shap_cpu "$kern")" -v sr="$(get shap_rows "$kern")" \
     -v xs="$(get contribs "$xgb")" -v xsr="$(get contribs_rows "$xgb")" \
     -v ew="$s_wall" -v ec="$s_cpu" -v erss="$s_rss" -v th="$THREADS" 'BEGIN {
     printf "\ntraining (%d rows; holdout %d)              wall s   CPU s   peak MiB\n", rows, hold
@@ -100,6 +100,6 @@ awk -v pw="$p_wall" -v pc="$p_cpu" -v pr="$p_rss" -v vw="$v_wall" -v vc="$v_cpu"
     printf "  ratio profil / XGBoost                    %12.2f %7.2f\n", xw / kw, xpc / kc
     printf "  profil score end to end (CSV in, decisions out, no reasons): %.0f rows/s, %.1f CPU s, %d MiB\n",
         rows / ew, ec, erss
-    printf "TreeSHAP: profil %.0f rows/s (1 thread), XGBoost pred_contribs %.0f rows/s (%d threads)\n",
-        sr / sw, xsr / xs, th
+    printf "TreeSHAP: profil %.0f rows/s (1 thread; %.0f per CPU second), XGBoost pred_contribs %.0f rows/s (%d threads)\n",
+        sr / sw, sr / sc, xsr / xs, th
 }'

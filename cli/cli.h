@@ -41,6 +41,9 @@ struct pf_schema;
 int pf_cli_model_explain(const char *model_path, const char *input, const char *out_path,
                          const struct pf_schema *s);
 
+/* `profil model import-xgboost` (xgboost_cmd.c): argv[0] is the action. */
+int pf_cli_model_import_xgboost(int argc, char **argv);
+
 /* "profil 0.1.0" plus library versions, for --version. */
 void pf_cli_print_version(FILE *fp);
 

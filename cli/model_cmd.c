@@ -9,7 +9,9 @@
  *   profil model coef MODEL.json [-o table.csv]
  *       writes a model's coefficient table in that same format;
  *   profil model explain MODEL.json DATA.csv [-o contributions.csv]
- *       writes every row's exact per-feature contributions (explain_cmd.c).
+ *       writes every row's exact per-feature contributions (explain_cmd.c);
+ *   profil model import-xgboost XGB.json [-o model.json] [--data CSV]
+ *       writes an XGBoost JSON model as a gbdt model file (xgboost_cmd.c).
  *
  * A round trip (coef, then from-table) gives the same terms and
  * coefficients bit for bit, hence the same decisions.
@@ -32,6 +34,7 @@ static void usage(FILE *fp)
             "Usage: profil model from-table [OPTIONS] TABLE.csv\n"
             "       profil model coef [OPTIONS] MODEL.json\n"
             "       profil model explain [OPTIONS] MODEL.json DATA.csv\n"
+            "       profil model import-xgboost [OPTIONS] XGB.json (see its --help)\n"
             "\n"
             "from-table: build a logistic model file from a coefficient table: CSV with\n"
             "the columns term, level, coefficient and optionally std_error, one row per\n"
@@ -183,6 +186,8 @@ int pf_cmd_model(int argc, char **argv)
     const char *cmd = "model";
     const char *schema_path = NULL, *out_path = NULL, *label = NULL;
     int c;
+    if (argc > 1 && strcmp(argv[1], "import-xgboost") == 0)
+        return pf_cli_model_import_xgboost(argc - 1, argv + 1);
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -213,7 +218,11 @@ int pf_cmd_model(int argc, char **argv)
     const char *action = argv[optind], *file = argv[optind + 1];
     int is_from = strcmp(action, "from-table") == 0, is_coef = strcmp(action, "coef") == 0;
     if (!is_from && !is_coef && !is_explain)
-        return pf_cli_usage_error(cmd, "unknown action '%s' (from-table, coef or explain)", action);
+        return pf_cli_usage_error(
+            cmd,
+            "unknown action '%s' (from-table, coef, explain or import-xgboost, "
+            "which comes first)",
+            action);
     pf_schema *s = NULL;
     if (pf_cli_load_schema(cmd, schema_path, &s))
         return PF_EXIT_USAGE;

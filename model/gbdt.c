@@ -6,6 +6,9 @@
  */
 #include "profil/gbdt.h"
 
+#include "gbdt_fast.h"
+#include "gbdt_shap.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +50,8 @@ void pf_gbdt_free(pf_gbdt *g)
     free(g->cover);
     free(g->step);
     free(g->depth);
+    pf_gbdt_fast_free(g->fast);
+    pf_gbdt_shap_free(g->shap);
     free(g);
 }
 
@@ -63,6 +68,10 @@ int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *in, const int32_t
 {
     if (n == 0 || n > INT32_MAX / 2)
         return pf_error_set(err, PF_EINVAL, "tree %zu: %zu nodes", g->ntrees, n);
+    pf_gbdt_fast_free(g->fast);
+    pf_gbdt_shap_free(g->shap);
+    g->fast = NULL;
+    g->shap = NULL;
     int32_t *parents = calloc(n, sizeof *parents), *order = malloc(n * sizeof *order);
     int32_t *newidx = malloc(n * sizeof *newidx);
     int rc = 0;
@@ -208,6 +217,10 @@ void pf_gbdt_truncate(pf_gbdt *g, size_t ntrees)
 {
     if (ntrees >= g->ntrees)
         return;
+    pf_gbdt_fast_free(g->fast);
+    pf_gbdt_shap_free(g->shap);
+    g->fast = NULL;
+    g->shap = NULL;
     g->ntrees = ntrees;
     g->nnodes = g->root[ntrees];
     g->max_depth = 0;
@@ -285,8 +298,20 @@ static void lockstep(const pf_gbdt_step *st, const pf_gbdt_node *nd, size_t dept
     }
 }
 
+void pf_gbdt_compile(pf_gbdt *g)
+{
+    pf_gbdt_fast_free(g->fast);
+    pf_gbdt_shap_free(g->shap);
+    g->fast = pf_gbdt_fast_build(g);
+    g->shap = pf_gbdt_shap_build(g);
+}
+
 void pf_gbdt_predict(const pf_gbdt *g, const double *x, size_t n, double *logit)
 {
+    if (g->fast && pf_gbdt_fast_ntrees(g->fast) == g->ntrees) {
+        pf_gbdt_fast_predict(g->fast, g->base_score, x, n, logit);
+        return;
+    }
     size_t nf = g->nfeat;
     for (size_t i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
         size_t nb = n - i0 < PREDICT_BLOCK ? n - i0 : PREDICT_BLOCK;
@@ -446,14 +471,27 @@ static void shap_recurse(const shap_tree *st, int32_t k, size_t depth, path_elem
 
 size_t pf_gbdt_shap_workspace(const pf_gbdt *g)
 {
-    size_t d = g->max_depth + 2;
-    return (d * (d + 1) / 2 + d) * (sizeof(path_elem) / sizeof(double));
+    size_t d = g->max_depth + 2, maxn = 0;
+    for (size_t t = 0; t < g->ntrees; t++)
+        if (g->root[t + 1] - g->root[t] > maxn)
+            maxn = g->root[t + 1] - g->root[t];
+    size_t walk = (d * (d + 1) / 2 + d) * (sizeof(path_elem) / sizeof(double));
+    size_t table = (maxn * sizeof(uint16_t) + sizeof(double) - 1) / sizeof(double);
+    return walk > table ? walk : table;
 }
 
 double pf_gbdt_contributions(const pf_gbdt *g, const double *x, double *phi, double *ws)
 {
     memset(phi, 0, g->nfeat * sizeof *phi);
     double logit = g->base_score;
+    if (g->shap && pf_gbdt_shap_ntrees(g->shap) == g->ntrees) {
+        for (size_t t = 0; t < g->ntrees; t++) {
+            const pf_gbdt_node *nd = g->node + g->root[t];
+            logit += nd[leaf_of(nd, x)].value;
+        }
+        pf_gbdt_shap_add(g->shap, g, x, phi, (uint16_t *) ws);
+        return logit;
+    }
     for (size_t t = 0; t < g->ntrees; t++) {
         const pf_gbdt_node *nd = g->node + g->root[t];
         logit += nd[leaf_of(nd, x)].value;
@@ -648,6 +686,7 @@ int pf_gbdt_from_json(pf_gbdt **out, const json_t *root, const pf_schema *s, con
     for (size_t t = 0; t < json_array_size(trees); t++)
         if ((rc = read_tree(g, json_array_get(trees, t), t, path, err)))
             goto out;
+    pf_gbdt_compile(g);
 out:
     free(cols);
     free(mono);

@@ -38,20 +38,34 @@ struct pf_dist {
 int pf_dist_new(pf_dist **out, const pf_encoder *e, pf_error *err)
 {
     const pf_schema *S = e->schema;
-    pf_dist *d = calloc(1, sizeof *d);
-    if (!d || !(d->f = calloc(S->ncols, sizeof *d->f))) {
-        free(d);
+    int *cols = malloc((S->ncols ? S->ncols : 1) * sizeof *cols);
+    if (!cols)
         return pf_error_set(err, PF_ENOMEM, "out of memory");
-    }
-    d->s = S;
+    size_t n = 0;
     for (size_t c = 0; c < S->ncols; c++) {
         int used = 0;
         for (size_t j = 0; j < e->nterms && !used; j++)
             used = pf_term_uses(&e->terms[j], (int) c);
-        if (!used)
-            continue;
+        if (used)
+            cols[n++] = (int) c;
+    }
+    int rc = pf_dist_new_cols(out, S, cols, n, err);
+    free(cols);
+    return rc;
+}
+
+int pf_dist_new_cols(pf_dist **out, const pf_schema *S, const int *cols, size_t n, pf_error *err)
+{
+    pf_dist *d = calloc(1, sizeof *d);
+    if (!d || !(d->f = calloc(n ? n : 1, sizeof *d->f))) {
+        free(d);
+        return pf_error_set(err, PF_ENOMEM, "out of memory");
+    }
+    d->s = S;
+    for (size_t k = 0; k < n; k++) {
+        int c = cols[k];
         feature *f = &d->f[d->nf++];
-        f->col = (int) c;
+        f->col = c;
         f->numeric = S->cols[c].type == PF_TYPE_INTEGER || S->cols[c].type == PF_TYPE_NUMBER;
         f->counts = f->numeric ? NULL : calloc(S->cols[c].nlevels + 1, sizeof *f->counts);
         f->sample = f->numeric ? malloc(RESERVOIR * sizeof *f->sample) : NULL;

@@ -16,6 +16,8 @@ typedef struct pf_dist pf_dist;
 
 /* Tracks every schema column the encoder's terms use. */
 int pf_dist_new(pf_dist **out, const pf_encoder *e, pf_error *err);
+/* Tracks the n schema columns cols (ascending, not string columns). */
+int pf_dist_new_cols(pf_dist **out, const pf_schema *s, const int *cols, size_t n, pf_error *err);
 void pf_dist_free(pf_dist *d);
 
 /* Adds row i of f. */

@@ -908,6 +908,7 @@ int pf_gbdt_train(const pf_gbdt_data *fit, const pf_gbdt_data *valid, size_t nfe
     }
     if (t.nv)
         rep->valid_log_loss = best_loss < INFINITY ? best_loss : NAN;
+    pf_gbdt_compile(g);
     /* The fit log-loss of the trees kept: the running predictions hold
      * them, summed in tree order as the kernel does, unless some were cut. */
     if (g->ntrees == (size_t) rep->rounds) {

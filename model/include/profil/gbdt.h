@@ -78,11 +78,13 @@ typedef struct pf_gbdt {
     size_t *root; /* ntrees + 1 offsets into node: tree t is [root[t], root[t + 1]) */
     size_t nnodes;
     pf_gbdt_node *node;
-    double *cover;      /* per node: case weight of the training rows through it */
-    size_t max_depth;   /* deepest leaf (edges from the root) */
-    size_t cap;         /* nodes allocated */
-    pf_gbdt_step *step; /* per node: the scoring layout */
-    uint16_t *depth;    /* per tree: its deepest leaf */
+    double *cover;             /* per node: case weight of the training rows through it */
+    size_t max_depth;          /* deepest leaf (edges from the root) */
+    size_t cap;                /* nodes allocated */
+    pf_gbdt_step *step;        /* per node: the scoring layout */
+    uint16_t *depth;           /* per tree: its deepest leaf */
+    struct pf_gbdt_fast *fast; /* the byte-compare layout (gbdt.c), or NULL */
+    struct pf_gbdt_shap *shap; /* per-leaf TreeSHAP tables (gbdt.c), or NULL */
 } pf_gbdt;
 
 /* An empty ensemble (no trees, logit = base_score) over nfeat features,
@@ -99,6 +101,18 @@ void pf_gbdt_free(pf_gbdt *g);
  * is deeper than PF_GBDT_MAX_DEPTH. */
 int pf_gbdt_add_tree(pf_gbdt *g, size_t n, const pf_gbdt_node *nodes, const int32_t *right,
                      const double *cover, pf_error *err);
+
+/* Builds the byte-compare scoring layout of the trees added so far, which
+ * pf_gbdt_predict() then walks (the same logits, bit for bit, several
+ * times faster), and the per-leaf TreeSHAP tables pf_gbdt_contributions()
+ * then uses (the same values to rounding, in O(leaves x depth) per tree
+ * instead of O(leaves x depth^2)). Call it once the ensemble is complete:
+ * adding or dropping trees discards both. An ensemble the layout cannot
+ * hold (more than 254 distinct thresholds on one feature, trees over 10
+ * levels deep) is scored by walking the nodes; one the tables cannot hold
+ * (a leaf with over 10 distinct features on its path, over 2^23 entries)
+ * is explained by walking the paths; so is one never compiled. */
+void pf_gbdt_compile(pf_gbdt *g);
 
 /* Drops all trees after the first ntrees. */
 void pf_gbdt_truncate(pf_gbdt *g, size_t ntrees);
