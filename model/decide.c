@@ -236,8 +236,9 @@ static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, doub
 /* explain_row for rows first..first+n-1 (n <= EXPLAIN_BLOCK) at once:
  * each term is evaluated over the block (pf_encoder_column), then added
  * row by row. Every row's sums take the same terms in the same order as
- * explain_row, so the results are the same bits. contrib is n rows of
- * nfeat; xcol is scratch for n values. */
+ * explain_row, so the results are the same bits. contrib is feature-major,
+ * contrib[q * EXPLAIN_BLOCK + r], so the sums run along rows; xcol is
+ * scratch for n values. */
 enum { EXPLAIN_BLOCK = 256 };
 
 static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, size_t n,
@@ -245,9 +246,9 @@ static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, 
 {
     const double *coef = d->m->coef;
     const pf_encoder *e = d->m->enc;
-    size_t nf = d->nfeat;
     memset(eta, 0, n * sizeof *eta);
-    memset(contrib, 0, n * nf * sizeof *contrib);
+    for (size_t q = 0; q < d->nfeat; q++)
+        memset(contrib + q * EXPLAIN_BLOCK, 0, n * sizeof *contrib);
     for (size_t k = 0; k < d->ngeneric; k++) {
         size_t j = d->generic[k];
         pf_encoder_column(e, j, f, first, n, xcol);
@@ -256,20 +257,21 @@ static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, 
             eta[r] += b * xcol[r];
         const term_share *ts = &d->share[j];
         for (size_t q = 0; q < ts->nfeat; q++) { /* none for the intercept */
-            double *cq = contrib + ts->feat[q];
+            double *cq = contrib + ts->feat[q] * EXPLAIN_BLOCK;
             for (size_t r = 0; r < n; r++)
-                cq[r * nf] += b * (xcol[r] - ref) * ts->share;
+                cq[r] += b * (xcol[r] - ref) * ts->share;
         }
     }
     for (size_t k = 0; k < d->ngroups; k++) {
         const level_group *g = &d->groups[k];
         const int32_t *cat = f->col[g->col].cat + first;
+        double *cq = contrib + g->feat * EXPLAIN_BLOCK;
         for (size_t r = 0; r < n; r++) {
             int32_t lev = cat[r];
             int32_t j = lev >= 0 && lev < g->nlevels ? g->term_of_level[lev] : -1;
             double b = j >= 0 ? coef[j] : 0;
             eta[r] += b;
-            contrib[r * nf + g->feat] += b - g->ref_sum;
+            cq[r] += b - g->ref_sum;
         }
     }
 }
@@ -299,8 +301,9 @@ static double logistic(double eta)
     return e / (1 + e);
 }
 
-/* Keeps the k largest |contribution| (ties: lower schema column first). */
-static void top_reasons(const pf_decider *d, const double *contrib, pf_decision *out)
+/* Keeps the k largest |contribution| (ties: lower schema column first);
+ * feature q's contribution is contrib[q * stride]. */
+static void top_reasons(const pf_decider *d, const double *contrib, size_t stride, pf_decision *out)
 {
     int k = d->nreasons, n = 0;
     out->nreasons = 0;
@@ -314,7 +317,7 @@ static void top_reasons(const pf_decider *d, const double *contrib, pf_decision 
     int top_q[PF_DECISION_MAX_REASONS];
     double floor_a = 0;
     for (size_t q = 0; q < d->nfeat; q++) {
-        double a = fabs(contrib[q]);
+        double a = fabs(contrib[q * stride]);
         if (!(a > floor_a))
             continue;
         int pos = n < k ? n : k - 1; /* when full, the k-th gives way */
@@ -331,7 +334,7 @@ static void top_reasons(const pf_decider *d, const double *contrib, pf_decision 
     }
     for (int r = 0; r < n; r++) {
         out->reason[r].col = d->feat_col[top_q[r]];
-        out->reason[r].contribution = contrib[top_q[r]];
+        out->reason[r].contribution = contrib[(size_t) top_q[r] * stride];
     }
     out->nreasons = (uint8_t) n;
 }
@@ -407,7 +410,7 @@ static int decide_trees(const pf_decider *d, const pf_frame *f, size_t first, si
             o->nreasons = 0;
             if (d->nreasons) {
                 pf_gbdt_contributions(d->gbdt, x + r * nf, contrib, ws);
-                top_reasons(d, contrib, o);
+                top_reasons(d, contrib, 1, o);
             }
             apply_policy(d->pol, f, first + i0 + r, o);
         }
@@ -433,7 +436,7 @@ int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf
             pf_decision *o = &out[i0 + r];
             o->logit = eta[r];
             o->p = logistic(eta[r]);
-            top_reasons(d, contrib + r * nf, o);
+            top_reasons(d, contrib + r, EXPLAIN_BLOCK, o);
             apply_policy(d->pol, f, first + i0 + r, o);
         }
     }
