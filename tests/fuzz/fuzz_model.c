@@ -36,8 +36,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(file, sizeof file, "%.40s/pf-fuzz-model-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    fuzz_scratch_name(file, sizeof file, "pf-fuzz-model");
     int fd = mkstemp(file);
     CHECK(fd >= 0);
     close(fd);
@@ -50,10 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!schema)
         setup();
-    FILE *fp = fopen(file, "wb");
-    CHECK(fp != NULL);
-    CHECK(fwrite(data, 1, size, fp) == size);
-    CHECK(fclose(fp) == 0);
+    fuzz_write_file(file, data, size);
     pf_model *m = (pf_model *) 1;
     pf_error err;
     int rc = pf_model_load(&m, file, schema, &err);

@@ -32,8 +32,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%.40s/pf-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    fuzz_scratch_name(dir, sizeof dir, "pf-fuzz");
     CHECK(mkdtemp(dir) != NULL);
     snprintf(schema_dir, sizeof schema_dir, "%s/schema", dir);
     snprintf(file, sizeof file, "%s/s.json", schema_dir);
@@ -68,10 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!dir[0])
         setup();
-    FILE *fp = fopen(file, "wb");
-    CHECK(fp != NULL);
-    CHECK(fwrite(data, 1, size, fp) == size);
-    CHECK(fclose(fp) == 0);
+    fuzz_write_file(file, data, size);
     pf_schema *s = (pf_schema *) 1;
     pf_error err;
     int rc = pf_schema_load(&s, file, &err);

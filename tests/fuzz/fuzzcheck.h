@@ -1,7 +1,9 @@
 /*
  * fuzzcheck.h - what every fuzz target shares: libFuzzer's entry point and
  * CHECK, which aborts (a finding for libFuzzer, a failure for the corpus
- * replay) when one of the target's promises does not hold.
+ * replay) when one of the target's promises does not hold; and, for the
+ * targets whose parser reads a file, a scratch name and the writing of
+ * each input to it.
  */
 #ifndef PROFIL_FUZZCHECK_H
 #define PROFIL_FUZZCHECK_H
@@ -20,5 +22,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+/* "$TMPDIR/<stem>-XXXXXX" (or under /tmp) into buf, for mkstemp or
+ * mkdtemp. */
+static inline void fuzz_scratch_name(char *buf, size_t n, const char *stem)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, n, "%.40s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", stem);
+}
+
+/* Replaces the file at path with the input's bytes. */
+static inline void fuzz_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp != NULL);
+    CHECK(fwrite(data, 1, size, fp) == size);
+    CHECK(fclose(fp) == 0);
+}
 
 #endif
