@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+const double pf_pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 static int is_digit(char c)
 {
@@ -90,7 +90,7 @@ int pf_parse_number(const char *s, size_t n, int decimal, double *out)
     double v;
     if (exact && mant < (1ULL << 53) && scale >= -22 && scale <= 22) {
         v = (double) mant;
-        v = scale < 0 ? v / pow10_exact[-scale] : v * pow10_exact[scale];
+        v = scale < 0 ? v / pf_pow10_exact[-scale] : v * pf_pow10_exact[scale];
     } else {
         char buf[512];
         if (n >= sizeof buf)

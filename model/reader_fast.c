@@ -231,36 +231,6 @@ stopped:
 
 /* ---- values ------------------------------------------------------------ */
 
-static const double pow10_exact[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-/* A number as registry exports write them, [-]digits[.digits] with at most
- * fifteen digits, assembled exactly and scaled by one exact division: the
- * value pf_parse_number gives, which takes everything else. Returns 0 when
- * s is not a number, 1 for a whole number by its form, 2 otherwise. */
-static int parse_value(const char *s, size_t n, int decimal, double *out)
-{
-    if (n == 0)
-        return 0;
-    size_t i = s[0] == '-', digits = 0, frac = 0;
-    uint64_t m = 0;
-    for (; i < n && (unsigned) (s[i] - '0') < 10; i++, digits++)
-        m = m * 10 + (uint64_t) (s[i] - '0');
-    if (i < n && digits &&
-        ((s[i] == '.' && (decimal & PF_DEC_POINT)) || (s[i] == ',' && (decimal & PF_DEC_COMMA)))) {
-        for (i++; i < n && (unsigned) (s[i] - '0') < 10; i++, frac++)
-            m = m * 10 + (uint64_t) (s[i] - '0');
-        if (frac == 0)
-            return 0; /* "5." */
-    }
-    if (i == n && digits && digits + frac <= 15) {
-        double v = frac ? (double) m / pow10_exact[frac] : (double) m;
-        *out = s[0] == '-' ? -v : v;
-        return frac ? 2 : 1;
-    }
-    return pf_parse_number(s, n, decimal, out) == PF_NUM_OK ? 2 : 0;
-}
-
 /* pf_frame_store for a value, most of which are a few bytes (ids, codes):
  * copied with fixed-size moves that stay within s[0, n), no call. */
 static int store_string(pf_frame *f, const char *s, size_t n, pf_strref *ref)
@@ -344,7 +314,7 @@ static int put_value(pf_reader *P, const struct pf_fast_plan *pl, const fast_fie
     switch (ff->kind) {
     case FF_NUMBER: {
         double v;
-        int form = parse_value(s, n, P->decimal, &v);
+        int form = pf_parse_number_form(s, n, P->decimal, &v);
         if (!form || v < ff->min || v > ff->max)
             return -1;
         if (ff->integer && form == 2 && (v != floor(v) || fabs(v) > 9007199254740992.0))
