@@ -56,19 +56,13 @@ typedef struct fast_field {
     missing_value miss;
 } fast_field;
 
-typedef struct absent_column {
-    int col;
-    pf_type type;
-    missing_value miss;
-} absent_column;
-
 struct pf_fast_plan {
     uint64_t missing_lengths; /* bit n: some missing-value token is n bytes long (n < 64) */
     size_t nfields;
     fast_field *field;
     size_t nabsent;
-    absent_column *absent;
-    uint32_t *ends; /* scratch: where each field but the last ends */
+    fast_field *absent; /* the columns the input lacks: kind, col and miss */
+    uint32_t *ends;     /* scratch: where each field but the last ends */
 };
 
 static missing_value missing_of(const pf_column *col)
@@ -83,6 +77,20 @@ static missing_value missing_of(const pf_column *col)
         m.str_len = (uint32_t) strlen(col->default_value);
     }
     return m;
+}
+
+static uint8_t kind_of(pf_type type)
+{
+    switch (type) {
+    case PF_TYPE_INTEGER:
+    case PF_TYPE_NUMBER:
+        return FF_NUMBER;
+    case PF_TYPE_CATEGORY:
+    case PF_TYPE_BOOLEAN:
+        return FF_CATEGORY;
+    default:
+        return FF_STRING;
+    }
 }
 
 int pf_reader_fast_new(pf_reader *P)
@@ -116,10 +124,10 @@ int pf_reader_fast_new(pf_reader *P)
         ff->screen = m != S->id_col;
         ff->reject_missing = col->missing == PF_MISSING_REJECT;
         ff->miss = missing_of(col);
+        ff->kind = kind_of(col->type);
         switch (col->type) {
         case PF_TYPE_INTEGER:
         case PF_TYPE_NUMBER:
-            ff->kind = FF_NUMBER;
             ff->integer = col->type == PF_TYPE_INTEGER;
             ff->screen_number = 1;
             ff->min = col->min;
@@ -128,7 +136,6 @@ int pf_reader_fast_new(pf_reader *P)
         case PF_TYPE_CATEGORY:
         case PF_TYPE_BOOLEAN:
             /* Booleans and many codes are one byte: looked up in a table. */
-            ff->kind = FF_CATEGORY;
             ff->levels = &col->impl->levels;
             if (!(ff->byte_level = malloc(256 * sizeof *ff->byte_level)))
                 return PF_ENOMEM;
@@ -138,7 +145,6 @@ int pf_reader_fast_new(pf_reader *P)
             }
             break;
         case PF_TYPE_STRING:
-            ff->kind = FF_STRING;
             ff->max_length = col->max_length;
             ff->has_re = (uint8_t) col->impl->has_re;
             break;
@@ -148,9 +154,12 @@ int pf_reader_fast_new(pf_reader *P)
         if (P->missing_len[k] < 64)
             pl->missing_lengths |= UINT64_C(1) << P->missing_len[k];
     for (size_t c = 0; c < S->ncols; c++)
-        if (!P->present[c] && !S->cols[c].derived)
-            pl->absent[pl->nabsent++] =
-                (absent_column){(int) c, S->cols[c].type, missing_of(&S->cols[c])};
+        if (!P->present[c] && !S->cols[c].derived) {
+            fast_field *a = &pl->absent[pl->nabsent++];
+            a->kind = kind_of(S->cols[c].type);
+            a->col = (int) c;
+            a->miss = missing_of(&S->cols[c]);
+        }
     return 0;
 }
 
@@ -278,18 +287,9 @@ static int store_missing(pf_frame *f, const fast_field *ff, size_t row)
 
 static int fill_absent(pf_frame *f, const struct pf_fast_plan *pl, size_t row)
 {
-    for (size_t k = 0; k < pl->nabsent; k++) {
-        const absent_column *a = &pl->absent[k];
-        pf_colbuf *cb = &f->col[a->col];
-        if (a->type == PF_TYPE_INTEGER || a->type == PF_TYPE_NUMBER)
-            cb->num[row] = a->miss.num;
-        else if (a->type != PF_TYPE_STRING)
-            cb->cat[row] = a->miss.cat;
-        else if (!a->miss.str)
-            cb->str[row] = (pf_strref){PF_STR_MISSING, 0};
-        else if (store_string(f, a->miss.str, a->miss.str_len, &cb->str[row]))
+    for (size_t k = 0; k < pl->nabsent; k++)
+        if (store_missing(f, &pl->absent[k], row))
             return -1;
-    }
     return 0;
 }
 
