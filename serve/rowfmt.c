@@ -201,23 +201,23 @@ static void put_json_str(pf_buf *b, const char *s, size_t n)
     putc_(b, '"');
 }
 
-/* The most a CSV row takes besides its id and passthrough columns. */
+static uint32_t longest(const pf_rowfmt_text *t, size_t n)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = t[i].n > m ? t[i].n : m;
+    return m;
+}
+
+/* The most a CSV row takes besides its id and passthrough columns, from
+ * the prepared texts (texts_init). Texts and fixed numbers are copied in
+ * 16-byte moves: 16 more each. */
 static size_t csv_row_bound(const pf_rowfmt *rf)
 {
-    const pf_schema *S = rf->s;
     const pf_policy *pol = pf_decider_policy(rf->d);
-    size_t area = 0, rule = 0, name = 0;
-    for (size_t k = 0; k < pol->nareas; k++)
-        if (strlen(pol->areas[k].name) > area)
-            area = strlen(pol->areas[k].name);
-    for (size_t k = 0; k < pol->nrules; k++)
-        if (strlen(pol->rules[k].code) > rule)
-            rule = strlen(pol->rules[k].code);
-    for (size_t c = 0; c < S->ncols; c++)
-        if (strlen(S->cols[c].name) > name)
-            name = strlen(S->cols[c].name);
-    /* Texts and fixed numbers are copied in 16-byte moves: 16 more each. */
-    return 3 * (FIXED_MAX + 16) + 4 * 24 + 2 * pol->ntarget_groups + 2 * area + 2 + 16 + rule + 16 +
+    size_t area = longest(rf->area_text, pol->nareas), rule = longest(rf->rule_text, pol->nrules),
+           name = longest(rf->col_text, rf->s->ncols);
+    return 3 * (FIXED_MAX + 16) + 4 * 24 + 2 * pol->ntarget_groups + area + 16 + rule + 16 +
            (size_t) rf->nreasons * (name + 16 + FIXED_MAX + 16 + 2) + 2 * 16 + 64;
 }
 
@@ -256,11 +256,11 @@ int pf_rowfmt_init(pf_rowfmt *rf, int format, const pf_decider *d, int nreasons,
     rf->d = d;
     rf->s = pf_decider_model(d)->schema;
     rf->nreasons = nreasons;
-    rf->csv_bound = csv_row_bound(rf);
     if (texts_init(rf)) {
         pf_rowfmt_free(rf);
         return pf_error_set(err, PF_ENOMEM, "out of memory");
     }
+    rf->csv_bound = csv_row_bound(rf);
     snprintf(rf->model_id, sizeof rf->model_id, "%.16s", pf_decider_model(d)->sha256);
     snprintf(rf->policy_id, sizeof rf->policy_id, "%.16s", pf_decider_policy(d)->sha256);
     if (!nnames)
