@@ -310,7 +310,8 @@ int pf_cmd_train(int argc, char **argv)
     const char *schema_path = NULL, *spec_path = NULL, *out_path = "model.json";
     const char *coef_csv = NULL;
     double holdout = -1, l2 = -1;
-    long long seed = -1, max_iter = 0, threads = 0, cv = -1;
+    long long seed = -1, max_iter = 0, cv = -1;
+    int threads = 0;
     int quiet = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:m:o:t:qhV", longopts, NULL)) != -1) {
@@ -351,8 +352,8 @@ int pf_cmd_train(int argc, char **argv)
                 return pf_cli_usage_error(cmd, "--cv takes 0 (none) or 2 to 100");
             break;
         case 't':
-            if (pf_cli_parse_count(optarg, &threads) || threads < 1 || threads > 256)
-                return pf_cli_usage_error(cmd, "--threads takes 1 to 256");
+            if (pf_cli_parse_threads(cmd, optarg, &threads))
+                return PF_EXIT_USAGE;
             break;
         case 'q':
             quiet = 1;
@@ -444,7 +445,7 @@ int pf_cmd_train(int argc, char **argv)
         goto out;
     }
     /* Parsing runs on its own threads, overlapping with encoding here. */
-    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, (int) threads, &err)))
+    if ((rc = pf_prefetch_start(&pre, r, 8192, 4, threads, &err)))
         goto fail;
     while ((rc = pf_prefetch_next(pre, &f, &err)) > 0) {
         for (size_t i = 0; i < f->n; i++) {
@@ -521,7 +522,7 @@ int pf_cmd_train(int argc, char **argv)
     }
 
     pf_irls_options iopt = {
-        .max_iter = spec->max_iter, .tol = spec->tol, .l2 = spec->l2, .threads = (int) threads};
+        .max_iter = spec->max_iter, .tol = spec->tol, .l2 = spec->l2, .threads = threads};
     if ((rc = pf_irls_fit(fit, &iopt, &res, &err)))
         goto fail;
     json_t *cv_json = json_null();
