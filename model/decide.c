@@ -202,53 +202,23 @@ double pf_decider_reference_logit(const pf_decider *d)
     return d->ref_logit;
 }
 
-/* The logit of row i of f and each feature's contribution against the
- * reference. The sums run in a fixed order: generic terms in term order,
- * then the level groups in the order their first term appears. */
-static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
-{
-    const double *coef = d->m->coef;
-    const pf_encoder *e = d->m->enc;
-    double eta = 0;
-    memset(contrib, 0, d->nfeat * sizeof *contrib);
-    for (size_t k = 0; k < d->ngeneric; k++) {
-        size_t j = d->generic[k];
-        double x = pf_encoder_value(e, j, f, i);
-        eta += coef[j] * x;
-        const term_share *ts = &d->share[j];
-        if (!ts->nfeat)
-            continue; /* the intercept */
-        double c = coef[j] * (x - d->ref[j]) * ts->share;
-        for (size_t q = 0; q < ts->nfeat; q++)
-            contrib[ts->feat[q]] += c;
-    }
-    for (size_t k = 0; k < d->ngroups; k++) {
-        const level_group *g = &d->groups[k];
-        int32_t lev = f->col[g->col].cat[i];
-        int32_t j = lev >= 0 && lev < g->nlevels ? g->term_of_level[lev] : -1;
-        double b = j >= 0 ? coef[j] : 0;
-        eta += b;
-        contrib[g->feat] += b - g->ref_sum;
-    }
-    return eta;
-}
-
-/* explain_row for rows first..first+n-1 (n <= EXPLAIN_BLOCK) at once:
- * each term is evaluated over the block (pf_encoder_column), then added
- * row by row. Every row's sums take the same terms in the same order as
- * explain_row, so the results are the same bits. contrib is feature-major,
- * contrib[q * EXPLAIN_BLOCK + r], so the sums run along rows; xcol is
- * scratch for n values. */
+/* The logits of rows first..first+n-1 of f and each feature's
+ * contribution against the reference, contrib[q * ld + r] (feature-major
+ * for a block, ld = 1 for one row). Each term is evaluated over the rows
+ * (pf_encoder_column), then added row by row, so every row's sums run in
+ * the same fixed order whatever n: generic terms in term order, then the
+ * level groups in the order their first term appears. xcol is scratch for
+ * n values. */
 enum { EXPLAIN_BLOCK = 256 };
 
-static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, size_t n,
-                          double *eta, double *contrib, double *xcol)
+static void explain_rows(const pf_decider *d, const pf_frame *f, size_t first, size_t n,
+                         double *eta, double *contrib, size_t ld, double *xcol)
 {
     const double *coef = d->m->coef;
     const pf_encoder *e = d->m->enc;
     memset(eta, 0, n * sizeof *eta);
     for (size_t q = 0; q < d->nfeat; q++)
-        memset(contrib + q * EXPLAIN_BLOCK, 0, n * sizeof *contrib);
+        memset(contrib + q * ld, 0, n * sizeof *contrib);
     for (size_t k = 0; k < d->ngeneric; k++) {
         size_t j = d->generic[k];
         pf_encoder_column(e, j, f, first, n, xcol);
@@ -257,7 +227,7 @@ static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, 
             eta[r] += b * xcol[r];
         const term_share *ts = &d->share[j];
         for (size_t q = 0; q < ts->nfeat; q++) { /* none for the intercept */
-            double *cq = contrib + ts->feat[q] * EXPLAIN_BLOCK;
+            double *cq = contrib + ts->feat[q] * ld;
             for (size_t r = 0; r < n; r++)
                 cq[r] += b * (xcol[r] - ref) * ts->share;
         }
@@ -265,7 +235,7 @@ static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, 
     for (size_t k = 0; k < d->ngroups; k++) {
         const level_group *g = &d->groups[k];
         const int32_t *cat = f->col[g->col].cat + first;
-        double *cq = contrib + g->feat * EXPLAIN_BLOCK;
+        double *cq = contrib + g->feat * ld;
         for (size_t r = 0; r < n; r++) {
             int32_t lev = cat[r];
             int32_t j = lev >= 0 && lev < g->nlevels ? g->term_of_level[lev] : -1;
@@ -274,6 +244,13 @@ static void explain_block(const pf_decider *d, const pf_frame *f, size_t first, 
             cq[r] += b - g->ref_sum;
         }
     }
+}
+
+static double explain_row(const pf_decider *d, const pf_frame *f, size_t i, double *contrib)
+{
+    double eta, x;
+    explain_rows(d, f, i, 1, &eta, contrib, 1, &x);
+    return eta;
 }
 
 /* TreeSHAP contributions of row i (pf_gbdt_contributions); NaN when out of memory. */
@@ -431,7 +408,7 @@ int pf_decide(const pf_decider *d, const pf_frame *f, size_t first, size_t n, pf
     double *xcol = eta + EXPLAIN_BLOCK, *contrib = xcol + EXPLAIN_BLOCK;
     for (size_t i0 = 0; i0 < n; i0 += EXPLAIN_BLOCK) {
         size_t nb = n - i0 < EXPLAIN_BLOCK ? n - i0 : EXPLAIN_BLOCK;
-        explain_block(d, f, first + i0, nb, eta, contrib, xcol);
+        explain_rows(d, f, first + i0, nb, eta, contrib, EXPLAIN_BLOCK, xcol);
         for (size_t r = 0; r < nb; r++) {
             pf_decision *o = &out[i0 + r];
             o->logit = eta[r];
