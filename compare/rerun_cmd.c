@@ -31,6 +31,7 @@
 #include "compare.h"
 #include "profil/hash.h"
 #include "profil/jsonkeys.h"
+#include "profil/prefetch.h"
 #include "profil/records.h"
 
 static const char *const cmd = "rerun";
@@ -469,8 +470,7 @@ int pf_cmd_rerun(int argc, char **argv)
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     rerun_opts o = {0};
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    o.threads = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
+    o.threads = pf_default_threads();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:p:s:o:t:hV", longopts, NULL)) != -1) {

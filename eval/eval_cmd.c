@@ -656,8 +656,7 @@ static int fairness_tables(pf_evaltab *fair, pf_evaltab *hist, const rows *r, co
     if (rc || r->ndims == 0)
         return rc;
 
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nthreads = ncpu > 1 ? (size_t) ncpu : 1;
+    size_t nthreads = (size_t) pf_default_threads();
     if (nthreads > r->ndims)
         nthreads = r->ndims;
     dim_job *jobs = calloc(r->ndims, sizeof *jobs);

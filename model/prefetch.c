@@ -169,16 +169,20 @@ static void *parse(void *arg)
     return NULL;
 }
 
+int pf_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 1 ? (int) (n > 64 ? 64 : n) : 1;
+}
+
 int pf_prefetch_start(pf_prefetch **out, pf_reader *r, size_t rows, size_t nframes, int threads,
                       pf_error *err)
 {
     *out = NULL;
     if (nframes < 2)
         nframes = 2;
-    if (threads <= 0) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = ncpu > 1 ? (int) (ncpu > 64 ? 64 : ncpu) : 1;
-    }
+    if (threads <= 0)
+        threads = pf_default_threads();
     if (threads > 1)
         nframes += (size_t) threads; /* frames being parsed, besides those the caller holds */
     pf_prefetch *p = calloc(1, sizeof *p);

@@ -814,8 +814,7 @@ int pf_cmd_score(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *cmd = "score";
     score_opts so = {.output = "-", .format = -1, .reasons = 3, .max_reject_rate = 0.01};
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    so.threads = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
+    so.threads = pf_default_threads();
     so.progress = isatty(2);
     long long v;
     char *end;

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "http_server.h"
 #include "profil/outfile.h"
+#include "profil/prefetch.h"
 
 static void usage(FILE *fp)
 {
@@ -162,8 +163,7 @@ int pf_cmd_serve(int argc, char **argv)
                           .max_connections = 1024,
                           .whatif_max_profiles = 100000,
                           .bundle = {.reasons = 3, .max_profiles = 1000}};
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    c.threads = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
+    c.threads = pf_default_threads();
     const char *port_file = NULL;
     double drain = 30;
     long long v;

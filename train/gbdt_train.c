@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "profil/prefetch.h"
+
 #define MISSING_BIN 255
 #define NBIN        256
 #define BLOCK_ROWS  16384  /* rows per histogram block and per update task */
@@ -91,10 +93,8 @@ static void *pool_worker(void *arg)
 static int pool_start(pool *pl, int threads)
 {
     memset(pl, 0, sizeof *pl);
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int) n : 1;
-    }
+    if (threads <= 0)
+        threads = pf_default_threads();
     pthread_mutex_init(&pl->mu, NULL);
     pthread_cond_init(&pl->cv_work, NULL);
     pthread_cond_init(&pl->cv_done, NULL);

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "profil/prefetch.h"
+
 #define CHUNK PF_DESIGN_CHUNK_ROWS
 
 /* R's logit link limits. */
@@ -407,10 +409,8 @@ static int fit_init(fit *f, const pf_design *d, int threads)
     f->q = f->p + 1;
     f->intercept = pf_design_has_intercept(d);
     f->nchunks = (f->n + CHUNK - 1) / CHUNK;
-    if (threads <= 0) {
-        long np = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = np > 0 ? (int) np : 1;
-    }
+    if (threads <= 0)
+        threads = pf_default_threads();
     if (threads > PF_IRLS_MAX_THREADS)
         threads = PF_IRLS_MAX_THREADS;
     if ((size_t) threads > f->nchunks)

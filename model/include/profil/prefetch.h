@@ -31,6 +31,10 @@ extern "C" {
 
 typedef struct pf_prefetch pf_prefetch;
 
+/* The number of online cores, 1 to 64: how many threads 0 stands for,
+ * here and in the commands' --threads. */
+int pf_default_threads(void);
+
 /* Starts reading r into a ring of nframes frames (at least 2) of about
  * `rows` rows each, parsing on `threads` threads (1: one reading thread,
  * which also parses; more: that many parsers besides it, and threads
