@@ -97,9 +97,14 @@ for ROWS in "${sizes[@]}"; do
     # profil: peak RSS and the output from one run, the time from hyperfine.
     cmd=("$PROFIL" score --policy "$POLICY" --model "$MODEL" --threads "$THREADS" -q
         -o "$tmp/profil.csv" "$pop")
+    # Every tool writes a new file on each run, as a nightly job writing a
+    # dated file does: replacing the last run's output would add the file
+    # system's cost of freeing it (see docs/performance.md) to whichever
+    # tool happened to replace it.
+    fresh=(rm -f "$tmp/profil.csv" "$tmp/profil.manifest.json" "$tmp/profil.rejects.csv")
     /usr/bin/time -v -o "$tmp/time" "${cmd[@]}"
-    hyperfine -N -w 1 -r "$RUNS" --export-json "$tmp/h.json" "$(printf '%q ' "${cmd[@]}")" \
-        >/dev/null 2>"$tmp/hf.err"
+    hyperfine -N -w 1 -r "$RUNS" --prepare "$(printf '%q ' "${fresh[@]}")" \
+        --export-json "$tmp/h.json" "$(printf '%q ' "${cmd[@]}")" >/dev/null 2>"$tmp/hf.err"
     echo "profil $(median "$tmp/h.json") $(peak_kb "$tmp/time")" >>"$results"
     # For reference: reading and checking the same file, without scoring.
     cmd=("$PROFIL" validate --no-rejects -q "$pop")
@@ -120,6 +125,7 @@ for ROWS in "${sizes[@]}"; do
             esac
             best=
             for ((i = 0; i < runs; i++)); do
+                rm -f "$tmp/$peer.csv"
                 /usr/bin/time -v -o "$tmp/time" "${pcmd[@]}" "$MODEL" "$POLICY_FILE" "$SCHEMA" \
                     "$pop" "$tmp/$peer.csv" >"$tmp/$peer.out"
                 s=$(wall_s "$tmp/time")

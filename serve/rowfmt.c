@@ -63,44 +63,57 @@ static char *w_uint(char *o, uint64_t v)
 }
 
 /* v with exactly `dec` decimals, rounded half away from zero; at most
- * FIXED_MAX bytes. The digits of round(|v| * 10^dec) are written from the
- * right, with the point `dec` digits in and at least one digit before it. */
-static char *w_fixed(char *o, double v, int dec)
+ * FIXED_MAX bytes, and up to 15 bytes past what it returns may be
+ * overwritten. u = round(|v| * 10^dec) is split into its integer part,
+ * written from the right two digits at a time, and `dec` decimals. Inline:
+ * every call but one has a constant dec, which turns the divisions into
+ * multiplications and unrolls the decimals. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+static inline __attribute__((always_inline)) char *w_fixed(char *o, double v, int dec)
 {
     static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    if (!isfinite(v) || fabs(v) * scale[dec] >= 9e15) {
+    static const uint64_t pow10[] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
+    double x = fabs(v) * scale[dec];
+    if (!(x < 9e15)) { /* also NaN and the infinities */
         int k = snprintf(o, FIXED_MAX, "%.*f", dec, v);
         return o + (k < 0 ? 0 : k < FIXED_MAX ? k : FIXED_MAX - 1);
     }
-    uint64_t u = (uint64_t) round(fabs(v) * scale[dec]);
+    /* round(x), half away from zero: x - trunc(x) is exact. */
+    uint64_t u = (uint64_t) x;
+    u += x - (double) u >= 0.5;
     if (v < 0 && u)
         *o++ = '-';
-    /* Two digits at a time while the point is not among them. */
-    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                   "25262728293031323334353637383940414243444546474849"
-                                   "50515253545556575859606162636465666768697071727374"
-                                   "75767778798081828384858687888990919293949596979899";
-    char tmp[48], *end = tmp + 32, *p = end;
-    memset(end, 0, 16); /* copied below in 16-byte moves */
-    int k = 0;
-    for (;;) {
-        if (u >= 100 && (k + 2 < dec || k >= dec)) {
-            p -= 2;
-            memcpy(p, pairs + 2 * (u % 100), 2);
-            u /= 100;
-            k += 2;
-            continue;
-        }
-        *--p = (char) ('0' + u % 10);
-        u /= 10;
-        if (++k == dec)
-            *--p = '.';
-        if (!u && k > dec)
-            break;
+    uint64_t ip = u / pow10[dec], fp = u - ip * pow10[dec];
+    char tmp[40], *end = tmp + 20, *p = end; /* ip has at most 16 digits */
+    while (ip >= 100) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * (ip % 100), 2);
+        ip /= 100;
     }
-    for (char *q = p; q < end; q += 16, o += 16)
-        memcpy(o, q, 16);
-    return o - (16 - (end - p) % 16) % 16;
+    if (ip >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * ip, 2);
+    } else {
+        *--p = (char) ('0' + ip);
+    }
+    memcpy(o, p, 16);
+    o += end - p;
+    if (!dec)
+        return o;
+    *o++ = '.';
+    int i = dec;
+    for (; i >= 2; i -= 2) {
+        memcpy(o + i - 2, digit_pairs + 2 * (fp % 100), 2);
+        fp /= 100;
+    }
+    if (i)
+        o[0] = (char) ('0' + fp);
+    return o + dec;
 }
 
 /* A CSV field: at most 2n + 2 bytes. */

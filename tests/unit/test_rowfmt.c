@@ -44,6 +44,11 @@ static void test_fixed_by_hand(void **state)
     expect_fixed(0.125, 2, "0.13");
     expect_fixed(-0.125, 2, "-0.13");
     expect_fixed(1.0625, 3, "1.063");
+    /* The largest double below a half is not a half: floor(x + 0.5)
+     * would give 1. Halves at 2^52, the last place doubles have them. */
+    expect_fixed(0.49999999999999994, 0, "0");
+    expect_fixed(4503599627370495.5, 0, "4503599627370496");
+    expect_fixed(-4503599627370494.5, 0, "-4503599627370495");
     /* What rounds to zero has no sign. */
     expect_fixed(-0.00004, 4, "0.0000");
     expect_fixed(-0.4, 0, "0");
