@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "profil/irls.h"
 
 static const pf_command commands[] = {
     {"diff", "compare two scored outputs of one population: transitions and changed persons",
@@ -53,6 +54,7 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
+    pf_blas_release_threads();
     if (argc < 2) {
         usage(stderr);
         return PF_EXIT_USAGE;

@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "numparse.h"
 #include "pnr.h"
 #include "reader_blocks.h"
@@ -1338,11 +1342,21 @@ void pf_reader_parser_free(pf_reader *p)
     pf_reader_close(p);
 }
 
-static size_t count_byte(const char *p, size_t n, char c)
+/* The CR and LF bytes of p[0, n), sixteen at a time: one pass, where a
+ * memchr per line would be a call per row. */
+static size_t count_line_ends(const char *p, size_t n)
 {
-    size_t k = 0;
-    for (const char *e = p + n; (p = memchr(p, c, (size_t) (e - p))) != NULL; p++)
-        k++;
+    size_t k = 0, i = 0;
+#if defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *) (const void *) (p + i));
+        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(x, lf), _mm_cmpeq_epi8(x, cr));
+        k += (size_t) __builtin_popcount((unsigned) _mm_movemask_epi8(e));
+    }
+#endif
+    for (; i < n; i++)
+        k += p[i] == '\n' || p[i] == '\r';
     return k;
 }
 
@@ -1401,7 +1415,7 @@ int pf_reader_parse_block(pf_reader *P, const pf_reader_block *b, pf_frame *f,
     P->prev_cr = 0;
     /* A row ends at a line end, so the block has at most one row per CR
      * or LF byte. */
-    size_t ends = count_byte(b->p, b->n, '\n') + count_byte(b->p, b->n, '\r');
+    size_t ends = count_line_ends(b->p, b->n);
     if (pf_frame_reserve(f, ends + 1, err))
         return PF_ENOMEM;
     P->f = f;

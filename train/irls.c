@@ -39,6 +39,22 @@
 
 #include "profil/prefetch.h"
 
+/* OpenBLAS's threaded build starts a pool of threads when it is loaded,
+ * and they spin on sched_yield for about a tenth of a second before they
+ * sleep: on two cores that cost `profil score` 5 % of its wall time and a
+ * quarter of its system time. profil's loops are threaded by profil, and
+ * BLAS is called with one thread (pf_irls_fit), so the pool has no work;
+ * stopping it is what OpenBLAS itself does before a fork, and it starts
+ * the pool again (blas_thread_init) should a call want threads. Weak:
+ * builds without a pool lack the symbol. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void pf_blas_release_threads(void)
+{
+    if (blas_thread_shutdown_)
+        blas_thread_shutdown_();
+}
+
 #define CHUNK PF_DESIGN_CHUNK_ROWS
 
 /* R's logit link limits. */

@@ -113,6 +113,12 @@ void pf_irls_result_free(pf_irls_result *r);
 void pf_irls_linpred(const pf_irls_result *r, const double *x, double offset, double *eta,
                      double *se);
 
+/* Stops the thread pool that OpenBLAS's threaded build starts when it is
+ * loaded; profil threads its own loops and calls BLAS with one thread.
+ * OpenBLAS starts the pool again by itself if anything asks for threads.
+ * Called once at the start of the executable. */
+void pf_blas_release_threads(void);
+
 #ifdef __cplusplus
 }
 #endif
