@@ -28,6 +28,9 @@
 #   THREADS        profil's --threads, default 2
 #   POLICY         default krom-2021-08; MODEL default data/models/af-logit.json
 #
+# Every tool's output is removed before each of its runs, so that none pays
+# for freeing the last run's file (see docs/performance.md).
+#
 # Installs its peers from Debian when they are missing (r-base-core,
 # r-cran-data.table, r-cran-jsonlite, python3-pandas, python3-sklearn,
 # python3-numpy, hyperfine, time), through sudo when not root, and runs

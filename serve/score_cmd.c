@@ -498,9 +498,9 @@ static int run(score_opts *so)
     pf_sha256_update(&out_hash, head.p, head.n);
     pf_outfile_write(out, head.p, head.n);
 
-    /* N cores: ceil(N/2) threads each parse and decide, beside the reading
-     * thread (which parses too when there is one parser) and the main thread,
-     * which hashes and writes. Parsing and deciding take about 35 % of the CPU
+    /* N cores: ceil(N/2) parser threads and as many workers, beside the
+     * reading thread (which parses itself when there is one parser) and the
+     * main thread, which hashes and writes. Parsing and deciding take about 35 % of the CPU
      * each, reading and hashing the input 10 %, hashing and writing the
      * output 20 %; on two cores three threads use 1.9 of them where six
      * (a parser and a worker per core) used 1.8, for the same work. */
