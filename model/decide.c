@@ -280,48 +280,21 @@ static double logistic(double eta)
     return e / (1 + e);
 }
 
-/* Keeps the k largest |contribution| (ties: lower schema column first);
- * feature q's contribution is contrib[q * stride]. */
-static void top_reasons(const pf_decider *d, const double *contrib, size_t stride, pf_decision *out)
+/* The k largest |contribution| (ties: lower schema column first), feature
+ * q's contribution being contrib[q * stride]: their features, largest
+ * first, into top_q; returns how many (fewer than k when fewer are
+ * nonzero). The best so far are kept by |c|, largest first; what a
+ * contribution must exceed to get in is 0 (zero and NaN never do) until k
+ * are held, then the k-th. Strictly: features come in column order, so an
+ * equal |c| already held stays first. */
+static int top_k(const double *contrib, size_t stride, size_t nfeat, int k, int *top_q)
 {
-    int k = d->nreasons, n = 0;
-    out->nreasons = 0;
-    if (k == 0)
-        return;
-    /* The best so far by |c|, largest first. What a contribution must
-     * exceed to get in: 0 (zero and NaN never do) until k are held, then
-     * the k-th. Strictly: features come in column order, so an equal |c|
-     * already held stays first. Three, the default, are kept in registers
-     * (a third faster than the arrays); test_decide compares the two. */
-    if (k == 3) {
-        double a0 = 0, a1 = 0, a2 = 0;
-        int q0 = -1, q1 = -1, q2 = -1;
-        for (size_t q = 0; q < d->nfeat; q++) {
-            double a = fabs(contrib[q * stride]);
-            if (!(a > a2))
-                continue;
-            if (!(a > a1)) {
-                a2 = a, q2 = (int) q;
-            } else {
-                a2 = a1, q2 = q1;
-                if (!(a > a0))
-                    a1 = a, q1 = (int) q;
-                else
-                    a1 = a0, q1 = q0, a0 = a, q0 = (int) q;
-            }
-        }
-        int qs[3] = {q0, q1, q2};
-        for (; n < 3 && qs[n] >= 0; n++) {
-            out->reason[n].col = d->feat_col[qs[n]];
-            out->reason[n].contribution = contrib[(size_t) qs[n] * stride];
-        }
-        out->nreasons = (uint8_t) n;
-        return;
-    }
     double top_a[PF_DECISION_MAX_REASONS];
-    int top_q[PF_DECISION_MAX_REASONS];
     double floor_a = 0;
-    for (size_t q = 0; q < d->nfeat; q++) {
+    int n = 0;
+    if (k == 0)
+        return 0;
+    for (size_t q = 0; q < nfeat; q++) {
         double a = fabs(contrib[q * stride]);
         if (!(a > floor_a))
             continue;
@@ -337,6 +310,38 @@ static void top_reasons(const pf_decider *d, const double *contrib, size_t strid
         if (n == k)
             floor_a = top_a[k - 1];
     }
+    return n;
+}
+
+/* top_k for k = 3, the default, with the three in registers: a third
+ * faster than the arrays (test_decide compares the two). */
+static int top_3(const double *contrib, size_t stride, size_t nfeat, int *top_q)
+{
+    double a0 = 0, a1 = 0, a2 = 0;
+    int q0 = -1, q1 = -1, q2 = -1;
+    for (size_t q = 0; q < nfeat; q++) {
+        double a = fabs(contrib[q * stride]);
+        if (!(a > a2))
+            continue;
+        if (!(a > a1)) {
+            a2 = a, q2 = (int) q;
+        } else {
+            a2 = a1, q2 = q1;
+            if (!(a > a0))
+                a1 = a, q1 = (int) q;
+            else
+                a1 = a0, q1 = q0, a0 = a, q0 = (int) q;
+        }
+    }
+    top_q[0] = q0, top_q[1] = q1, top_q[2] = q2;
+    return (q0 >= 0) + (q1 >= 0) + (q2 >= 0);
+}
+
+static void top_reasons(const pf_decider *d, const double *contrib, size_t stride, pf_decision *out)
+{
+    int top_q[PF_DECISION_MAX_REASONS];
+    int n = d->nreasons == 3 ? top_3(contrib, stride, d->nfeat, top_q)
+                             : top_k(contrib, stride, d->nfeat, d->nreasons, top_q);
     for (int r = 0; r < n; r++) {
         out->reason[r].col = d->feat_col[top_q[r]];
         out->reason[r].contribution = contrib[(size_t) top_q[r] * stride];

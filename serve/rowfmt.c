@@ -75,11 +75,10 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
 
 static inline __attribute__((always_inline)) char *w_fixed(char *o, double v, int dec)
 {
-    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
     static const uint64_t pow10[] = {1,      10,      100,      1000,      10000,
                                      100000, 1000000, 10000000, 100000000, 1000000000};
-    double x = fabs(v) * scale[dec];
-    if (!(x < 9e15)) { /* also NaN and the infinities */
+    double x = fabs(v) * (double) pow10[dec]; /* exact powers: as the literals 1e0..1e9 */
+    if (!(x < 9e15)) {                        /* also NaN and the infinities */
         int k = snprintf(o, FIXED_MAX, "%.*f", dec, v);
         return o + (k < 0 ? 0 : k < FIXED_MAX ? k : FIXED_MAX - 1);
     }

@@ -500,10 +500,11 @@ static int run(score_opts *so)
 
     /* N cores: ceil(N/2) parser threads and as many workers, beside the
      * reading thread (which parses itself when there is one parser) and the
-     * main thread, which hashes and writes. Parsing and deciding take about 35 % of the CPU
-     * each, reading and hashing the input 10 %, hashing and writing the
-     * output 20 %; on two cores three threads use 1.9 of them where six
-     * (a parser and a worker per core) used 1.8, for the same work. */
+     * main thread, which hashes and writes. Parsing and deciding take about
+     * 35 % of the CPU each, reading and hashing the input 10 %, hashing and
+     * writing the output 20 %; on two cores three threads use 1.9 of them
+     * where six (a parser and a worker per core) used 1.8, for the same
+     * work. */
     nworkers = (so->threads + 1) / 2;
     pl.njobs = (size_t) nworkers + 2;
     pl.d = decider;
